@@ -1,0 +1,1 @@
+"""Event-driven block volume and boot volume backups for OCI Functions."""

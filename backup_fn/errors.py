@@ -1,0 +1,94 @@
+"""Errors a call can end with: each carries a stable code, its API Gateway status, and
+whether a redelivery could succeed (transient) — which decides the wire status for
+Events and Notifications (200 for permanent, 502 for transient)."""
+
+from __future__ import annotations
+
+
+class BackupError(Exception):
+    code = "InternalError"
+    gateway_status = 500
+    transient = True
+
+    def __init__(self, message: str, *, opc_request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.opc_request_id = opc_request_id
+
+    def body(self) -> dict[str, str]:
+        body = {"code": self.code, "message": self.message}
+        if self.opc_request_id:
+            body["opcRequestId"] = self.opc_request_id
+        return body
+
+
+class ClientError(BackupError):
+    """The trigger itself is wrong: retrying the same input cannot help."""
+
+    code = "InvalidParameter"
+    gateway_status = 400
+    transient = False
+
+
+class InvalidRequest(ClientError):
+    pass
+
+
+class PayloadTooLarge(ClientError):
+    code = "PayloadTooLarge"
+    gateway_status = 413
+
+
+class MethodNotAllowed(ClientError):
+    code = "MethodNotAllowed"
+    gateway_status = 405
+
+
+class CompartmentNotAllowed(ClientError):
+    code = "CompartmentNotAllowed"
+    gateway_status = 403
+
+
+class NotFound(ClientError):
+    code = "NotAuthorizedOrNotFound"
+    gateway_status = 404
+
+
+class BackupInProgress(ClientError):
+    code = "BackupInProgress"
+    gateway_status = 409
+
+
+class OciRejected(ClientError):
+    """OCI answered a 4xx we have no better name for (400 InvalidParameter, 401, …)."""
+
+    def __init__(self, message: str, *, code: str, opc_request_id: str | None = None) -> None:
+        super().__init__(message, opc_request_id=opc_request_id)
+        self.code = code
+
+
+class InvalidConfiguration(BackupError):
+    """A function config value is wrong. Transient on purpose: once the operator fixes the
+    config, the platform's redelivery of a Notifications message succeeds."""
+
+    code = "InvalidConfiguration"
+    gateway_status = 500
+
+
+class Throttled(BackupError):
+    code = "TooManyRequests"
+    gateway_status = 429
+
+
+class ServiceUnavailable(BackupError):
+    code = "ServiceUnavailable"
+    gateway_status = 503
+
+
+class DeadlineExceeded(ServiceUnavailable):
+    code = "DeadlineExceeded"
+
+
+class InternalError(BackupError):
+    code = "InternalError"
+    gateway_status = 500

@@ -1,0 +1,171 @@
+"""`make bench`: cold start, warm latency and memory of the function against a bare fdk function.
+
+Both run under the real fdk server on a Unix socket and are called the way the platform calls;
+rounds alternate the two so machine drift hits both. Figures go to bench/results.json and to the
+table in README.md. A benchmark, not a test: nothing here fails on a number."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from localoci.emulator import CoreEmulator
+from localoci.identity import create_identity
+
+from localoci.harness import REPO, Call, FdkServer
+
+RESULTS = REPO / "bench" / "results.json"
+README = REPO / "README.md"
+SEED = REPO / "localoci" / "seed.json"
+VOLUME = "ocid1.volume.oc1.iad.abuwcljrappdata000000000000000000000000000000000000000001"
+BODY = json.dumps({"volumeId": VOLUME, "type": "INCREMENTAL", "displayName": "bench"}).encode()
+GOALS = {"cold_ratio": 5.0, "warm_p50_extra_ms": 2.5, "peak_rss_mb": 64.0, "rss_growth_mb": 2.0}
+
+
+@dataclass
+class Round:
+    cold_start_ms: float
+    warm_p50_ms: float
+    warm_p99_ms: float
+    peak_rss_mb: float
+    rss_growth_mb: float
+
+
+def _status_kb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return float(line.split()[1])
+    raise KeyError(field)
+
+
+def measure(func: Path, workdir: Path, env: dict[str, str], warm_calls: int, leak_calls: int) -> Round:
+    server = FdkServer(func, workdir, env, name=func.stem)
+    server.start()
+    try:
+        first = server.call(Call(body=BODY))
+        cold = time.perf_counter() - server.started_at
+        if first.status != 200 or b'"code"' in first.body:
+            raise RuntimeError(f"{func.name} answered {first.status}: {first.body[:300]!r}")
+        latencies = [server.call(Call(body=BODY)).elapsed for _ in range(warm_calls)]
+        assert server.process is not None
+        pid = server.process.pid
+        peak = _status_kb(pid, "VmHWM")
+        before = _status_kb(pid, "VmRSS")
+        for _ in range(leak_calls):
+            server.call(Call(body=BODY))
+        after = _status_kb(pid, "VmRSS")
+    finally:
+        server.stop()
+    latencies.sort()
+    return Round(
+        cold_start_ms=cold * 1000,
+        warm_p50_ms=statistics.median(latencies) * 1000,
+        warm_p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        peak_rss_mb=peak / 1024,
+        rss_growth_mb=(after - before) / 1024,
+    )
+
+
+def summarise(rounds: list[Round]) -> dict[str, float]:
+    return {key: round(statistics.median(getattr(r, key) for r in rounds), 2) for key in asdict(rounds[0])}
+
+
+def ratios(ours: dict[str, float], floor: dict[str, float]) -> dict[str, float]:
+    return {key: round(ours[key] / floor[key], 2) for key in ("cold_start_ms", "warm_p50_ms", "warm_p99_ms", "peak_rss_mb") if floor[key]}
+
+
+def goals(ours: dict[str, float], floor: dict[str, float]) -> dict[str, bool]:
+    return {
+        f"cold start <= {GOALS['cold_ratio']}x floor": ours["cold_start_ms"] <= GOALS["cold_ratio"] * floor["cold_start_ms"],
+        f"warm p50 <= floor + {GOALS['warm_p50_extra_ms']} ms": ours["warm_p50_ms"] <= floor["warm_p50_ms"] + GOALS["warm_p50_extra_ms"],
+        f"peak RSS <= {GOALS['peak_rss_mb']} MB": ours["peak_rss_mb"] <= GOALS["peak_rss_mb"],
+        f"RSS growth over the leak calls <= {GOALS['rss_growth_mb']} MB": ours["rss_growth_mb"] <= GOALS["rss_growth_mb"],
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    floor, ours, ratio = results["floor"], results["function"], results["ratio"]
+    rows = [
+        ("cold start (spawn to first answer)", "cold_start_ms", "ms"),
+        ("warm latency p50", "warm_p50_ms", "ms"),
+        ("warm latency p99", "warm_p99_ms", "ms"),
+        ("peak RSS (VmHWM)", "peak_rss_mb", "MB"),
+        (f"RSS growth over {results['config']['leak_calls']} more calls", "rss_growth_mb", "MB"),
+    ]
+    lines = ["| figure | bare fdk (floor) | this function | ratio |", "|---|---:|---:|---:|"]
+    for label, key, unit in rows:
+        lines.append(f"| {label} | {floor[key]:.2f} {unit} | {ours[key]:.2f} {unit} | {f'{ratio[key]:.2f}x' if key in ratio else '-'} |")
+    met = ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in results["goals"].items())
+    config = results["config"]
+    lines.append("")
+    lines.append(
+        f"Medians of {config['rounds']} alternating rounds, {config['warm_calls']} warm calls each, "
+        f"measured {results['measured']} on {results['machine']}. Goals: {met}."
+    )
+    return "\n".join(lines)
+
+
+def update_readme(text: str) -> None:
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    readme = README.read_text()
+    if start in readme and end in readme:
+        head, rest = readme.split(start, 1)
+        README.write_text(f"{head}{start}\n{text}\n{end}{rest.split(end, 1)[1]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warm-calls", type=int, default=300)
+    parser.add_argument("--leak-calls", type=int, default=1500)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results.json and README alone")
+    args = parser.parse_args(argv)
+
+    floor_rounds: list[Round] = []
+    our_rounds: list[Round] = []
+    with tempfile.TemporaryDirectory(prefix="backup-fn-bench-") as tmp:
+        workdir = Path(tmp)
+        identity = create_identity(workdir / "identity")
+        with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0, available_after=0) as emulator:
+            env = {**identity.env(), "OCI_CORE_ENDPOINT": emulator.url}
+            targets = [("floor", REPO / "bench" / "floor_func.py", {}, floor_rounds), ("function", REPO / "func.py", env, our_rounds)]
+            for number in range(args.rounds):
+                order = targets if number % 2 == 0 else targets[::-1]
+                for name, func, func_env, rounds in order:
+                    result = measure(func, workdir, func_env, args.warm_calls, args.leak_calls)
+                    rounds.append(result)
+                    print(
+                        f"round {number + 1} {name:<8} cold {result.cold_start_ms:7.1f} ms  p50 {result.warm_p50_ms:6.2f} ms  "
+                        f"p99 {result.warm_p99_ms:6.2f} ms  peak {result.peak_rss_mb:5.1f} MB  growth {result.rss_growth_mb:+5.2f} MB",
+                        flush=True,
+                    )
+    floor, ours = summarise(floor_rounds), summarise(our_rounds)
+    results = {
+        "measured": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "config": {"rounds": args.rounds, "warm_calls": args.warm_calls, "leak_calls": args.leak_calls},
+        "floor": floor,
+        "function": ours,
+        "ratio": ratios(ours, floor),
+        "goals": goals(ours, floor),
+        "rounds": {"floor": [asdict(r) for r in floor_rounds], "function": [asdict(r) for r in our_rounds]},
+    }
+    text = table(results)
+    print("\n" + text)
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        update_readme(text)
+        print(f"\nwrote {RESULTS.relative_to(REPO)} and the table in README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Malformed, truncated, wrong-typed and oversized payloads of every trigger shape, through the
+fdk socket: every answer is a clean client error, an ignore or a backup — never a 5xx or a traceback."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from localoci.harness import Call
+from localoci.samples import load_samples
+
+pytestmark = pytest.mark.functional
+
+PAYLOADS = [s.payload for s in load_samples()]
+CLIENT_CODES = {
+    "InvalidParameter",
+    "PayloadTooLarge",
+    "MethodNotAllowed",
+    "NotAuthorizedOrNotFound",
+    "CompartmentNotAllowed",
+    "BackupInProgress",
+}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += paths(child, (*prefix, index))
+    return found
+
+
+def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = json.loads(json.dumps(value))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = new
+    return copy
+
+
+def removed(value: Any, path: tuple[Any, ...]) -> Any:
+    copy = json.loads(json.dumps(value))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    del target[path[-1]]
+    return copy
+
+
+@st.composite
+def hostile_bodies(draw: st.DrawFn) -> bytes:
+    payload = draw(st.sampled_from(PAYLOADS))
+    candidates = paths(payload)
+    mutation = draw(st.sampled_from(["retype", "remove", "add", "truncate", "oversize", "anything", "bytes"]))
+    if mutation == "retype" and candidates:
+        return json.dumps(replaced(payload, draw(st.sampled_from(candidates)), draw(json_values))).encode()
+    if mutation == "remove" and candidates:
+        return json.dumps(removed(payload, draw(st.sampled_from(candidates)))).encode()
+    if mutation == "add":
+        extra = dict(payload)
+        extra[draw(st.text(min_size=1, max_size=12))] = draw(json_values)
+        return json.dumps(extra).encode()
+    if mutation == "truncate":
+        raw = json.dumps(payload).encode()
+        return raw[: draw(st.integers(0, len(raw) - 1))]
+    if mutation == "oversize":
+        return json.dumps({**payload, "padding": "x" * draw(st.integers(65 * 1024, 200 * 1024))}).encode()
+    if mutation == "anything":
+        return json.dumps(draw(json_values)).encode()
+    return draw(st.binary(max_size=300))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=hostile_bodies(), delivery=st.sampled_from(["direct", "notifications", "api-gateway"]))
+def test_hostile_payloads_get_clean_answers(function, body, delivery):
+    result = function.call(Call(body=body, delivery=delivery))
+    assert result.status == 200, result.body
+    assert result.http_status < 500, result.body
+    text = result.body.decode()
+    assert "Traceback" not in text
+    answer = json.loads(text)
+    assert isinstance(answer, dict)
+    if "code" in answer:
+        assert answer["code"] in CLIENT_CODES, answer
+        assert answer["message"]
+    else:
+        assert answer.get("ignored") is True or "id" in answer or "backups" in answer, answer
+    assert function.alive()
