@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from localoci.emulator import CoreEmulator
-from localoci.identity import create_identity
-
 from localoci.harness import REPO, Call, FdkServer
+from localoci.identity import create_identity
 
 RESULTS = REPO / "bench" / "results.json"
 README = REPO / "README.md"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import copy
 import hashlib
 import json
@@ -161,7 +162,13 @@ class Fault:
         return (self.operation in (None, operation)) and (self.resource_id is None or self.resource_id in resources)
 
 
-DEFAULT_CODES = {404: "NotAuthorizedOrNotFound", 409: "Conflict", 429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
+DEFAULT_CODES = {
+    404: "NotAuthorizedOrNotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
 
 
 @dataclass
@@ -349,7 +356,9 @@ def _routes(state: CoreState) -> list[_Route]:
         return _Route(method, re.compile(f"^{API_PREFIX}{path}$"), operation, handle)
 
     routes = [
-        route("GET", "/bootVolumeAttachments", "ListBootVolumeAttachments", lambda r, b: (200, state.list_boot_volume_attachments(r.query))),
+        route(
+            "GET", "/bootVolumeAttachments", "ListBootVolumeAttachments", lambda r, b: (200, state.list_boot_volume_attachments(r.query))
+        ),
         route("GET", f"/instances/{ocid}", "GetInstance", lambda r, b, id: (200, state.resource("instances", id))),
     ]
     for kind in (VOLUME, BOOT_VOLUME):
@@ -499,10 +508,10 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "LocalCoreServices/1.0"
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's names
+        def do_GET(self) -> None:
             self._serve()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve()
 
         def _serve(self) -> None:
@@ -544,7 +553,7 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
             self.connection.close()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler
@@ -567,10 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     with emulator:
         print(f"Core Services emulator on {emulator.url} (Ctrl-C to stop)", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from localoci.emulator import CoreEmulator
-from localoci.identity import LocalIdentity, create_identity
 
+from localoci.emulator import CoreEmulator
 from localoci.harness import REPO, FdkServer
+from localoci.identity import LocalIdentity, create_identity
 
 SEED = REPO / "localoci" / "seed.json"
 
