@@ -9,7 +9,8 @@ in progress is a 409; backups move REQUEST_RECEIVED -> CREATING -> AVAILABLE ove
 are `{"code", "message"}` with an `opc-request-id` header. Its volumes, boot volumes, instances
 and attachments come from a seed file, and faults can be injected to try failures on purpose.
 
-Run it alone: `python -m localoci.emulator --seed localoci/seed.json --issuer-key issuer.pem`."""
+Run it alone: `python -m localoci.emulator --identity-dir /tmp/identity` prints the environment
+that a function needs to call it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import re
 import secrets
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +41,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
+
+from .identity import create_identity
 
 API_PREFIX = "/20160918"
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -562,20 +566,23 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=Path, default=Path(__file__).with_name("seed.json"))
-    parser.add_argument("--issuer-key", type=Path, required=True, help="PEM public key of the token issuer to trust")
+    trust = parser.add_mutually_exclusive_group(required=True)
+    trust.add_argument("--identity-dir", type=Path, help="make a resource-principal identity here and print the function's environment")
+    trust.add_argument("--issuer-key", type=Path, help="PEM public key of a token issuer to trust")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--creating-after", type=float, default=2.0)
     parser.add_argument("--available-after", type=float, default=10.0)
     args = parser.parse_args(argv)
-    emulator = CoreEmulator(
-        args.seed,
-        args.issuer_key.read_bytes(),
-        creating_after=args.creating_after,
-        available_after=args.available_after,
-        port=args.port,
-    )
+    identity = create_identity(args.identity_dir) if args.identity_dir else None
+    issuer_key = identity.issuer_public_key_pem if identity else args.issuer_key.read_bytes()
+    emulator = CoreEmulator(args.seed, issuer_key, creating_after=args.creating_after, available_after=args.available_after, port=args.port)
     with emulator:
-        print(f"Core Services emulator on {emulator.url} (Ctrl-C to stop)", flush=True)
+        print(f"Core Services emulator on {emulator.url} (Ctrl-C to stop)")
+        if identity:
+            print("Environment for the function:")
+            for name, value in {**identity.env(), "OCI_CORE_ENDPOINT": emulator.url}.items():
+                print(f"export {name}={value}")
+        sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

@@ -142,7 +142,7 @@ def test_a_second_backup_while_one_is_in_progress_is_409_then_allowed(emulator, 
     assert created["sourceType"] == "MANUAL"
     busy = send(emulator, identity, "POST", "/volumeBackups", {"volumeId": VOLUME})
     assert (busy.status_code, busy.json()["code"]) == (409, "Conflict")
-    states = []
+    states: list[str] = []
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and (not states or states[-1] != "AVAILABLE"):
         state = send(emulator, identity, "GET", f"/volumeBackups/{created['id']}").json()["lifecycleState"]
