@@ -81,7 +81,8 @@ def handle_call(ctx: InvokeContext, data: io.BytesIO | bytes | str | None) -> An
 def _answer(ctx: InvokeContext, data: io.BytesIO | bytes | str | None, gateway: bool, record: dict[str, Any]) -> Answer:
     try:
         settings = load_settings(ctx.Config())
-        log.setLevel(settings.log_level)
+        if logging.getLevelName(log.level) != settings.log_level:
+            log.setLevel(settings.log_level)  # setLevel clears every logger's cache: only on a change
         deadline = Deadline.from_header(ctx.Deadline(), margin=settings.deadline_margin_seconds)
         delivery, identity = delivery_of(ctx.Headers(), gateway=gateway, method=ctx.Method(), http_headers=ctx.HTTPHeaders())
         record["delivery"] = delivery

@@ -78,6 +78,27 @@ class SignatureVerifier:
         pem = issuer_public_key_pem.encode() if isinstance(issuer_public_key_pem, str) else issuer_public_key_pem
         self.issuer_key = serialization.load_pem_public_key(pem)
         self.revoked: set[str] = set()
+        self._tokens: dict[str, tuple[str, rsa.RSAPublicKey, float]] = {}
+
+    def _token(self, token: str) -> tuple[str, rsa.RSAPublicKey] | str:
+        """The token's id and session key, or why it is refused; a verified token is remembered until it expires."""
+        known = self._tokens.get(token)
+        if known is not None and known[2] > time.time():
+            return known[0], known[1]
+        try:
+            claims = jwt.decode(token, self.issuer_key, algorithms=["RS256"], options={"verify_aud": False})  # type: ignore[arg-type]
+        except jwt.PyJWTError as exc:
+            return f"security token refused: {type(exc).__name__}"
+        try:
+            session_key = RSAAlgorithm.from_jwk(claims["jwk"])
+        except (KeyError, ValueError, TypeError):
+            return "security token names no session key"
+        if not isinstance(session_key, rsa.RSAPublicKey):
+            return "session key is not an RSA public key"
+        if len(self._tokens) > 64:
+            self._tokens.clear()
+        self._tokens[token] = (str(claims.get("jti")), session_key, float(claims["exp"]))
+        return str(claims.get("jti")), session_key
 
     def verify(self, method: str, target: str, headers: dict[str, str], body: bytes) -> str | None:
         """None when the request is authentic, else why not (for the emulator's record, never the caller)."""
@@ -89,18 +110,12 @@ class SignatureVerifier:
         key_id = params.get("keyId", "")
         if not key_id.startswith("ST$"):
             return "keyId is not a security token (ST$...)"
-        try:
-            claims = jwt.decode(key_id[3:], self.issuer_key, algorithms=["RS256"], options={"verify_aud": False})  # type: ignore[arg-type]
-        except jwt.PyJWTError as exc:
-            return f"security token refused: {type(exc).__name__}"
-        if claims.get("jti") in self.revoked:
+        token = self._token(key_id[3:])
+        if isinstance(token, str):
+            return token
+        jti, session_key = token
+        if jti in self.revoked:
             return "security token revoked"
-        try:
-            session_key = RSAAlgorithm.from_jwk(claims["jwk"])
-        except (KeyError, ValueError, TypeError):
-            return "security token names no session key"
-        if not isinstance(session_key, rsa.RSAPublicKey):
-            return "session key is not an RSA public key"
 
         signed = params.get("headers", "date").split()
         required = REQUIRED_SIGNED + (BODY_HEADERS if method in ("POST", "PUT", "PATCH") else ())
@@ -230,13 +245,18 @@ class CoreState:
     available_after: float
     lock: threading.RLock = field(default_factory=threading.RLock)
     backups: dict[str, Json] = field(default_factory=dict)
+    backups_by_source: dict[str, list[str]] = field(default_factory=dict)
     received_at: dict[str, float] = field(default_factory=dict)
     retry_tokens: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for kind, key in ((VOLUME, "volumeBackups"), (BOOT_VOLUME, "bootVolumeBackups")):
             for backup in self.seed.get(key, []):
-                self.backups[backup["id"]] = {**backup, "_kind": kind.collection}
+                self._add({**backup, "_kind": kind.collection}, backup[kind.id_field])
+
+    def _add(self, backup: Json, source_id: str) -> None:
+        self.backups[backup["id"]] = backup
+        self.backups_by_source.setdefault(source_id, []).append(backup["id"])
 
     def region_key(self) -> str:
         return str(self.seed.get("regionKey", "iad"))
@@ -283,12 +303,12 @@ class CoreState:
                         raise ApiError(409, "Conflict", "The retry token was already used for a request with other parameters.")
                     return self.view(earlier[1])
             source = self.resource(kind.collection, source_id)
-            running = [b for b in self.backups_of(source_id) if b["lifecycleState"] in IN_PROGRESS]
+            running = [i for i in self.backups_by_source.get(source_id, []) if self.state_of(i) in IN_PROGRESS]
             if running:
-                raise ApiError(409, "Conflict", f"A backup of {source_id} is already in progress ({running[0]['id']}).")
+                raise ApiError(409, "Conflict", f"A backup of {source_id} is already in progress ({running[0]}).")
             now = _now_text()
             backup_id = f"ocid1.{kind.backup_ocid}.oc1.{self.region_key()}.{secrets.token_hex(30)}"
-            self.backups[backup_id] = {
+            backup = {
                 "id": backup_id,
                 kind.id_field: source_id,
                 "compartmentId": source["compartmentId"],
@@ -306,6 +326,7 @@ class CoreState:
                 "expirationTime": None,
                 "_kind": kind.collection,
             }
+            self._add(backup, source_id)
             self.received_at[backup_id] = time.monotonic()
             if retry_token:
                 self.retry_tokens[(kind.create_operation, retry_token)] = (fingerprint, backup_id)
@@ -313,8 +334,7 @@ class CoreState:
 
     def backups_of(self, source_id: str) -> list[Json]:
         with self.lock:
-            ids = [i for i, b in self.backups.items() if source_id in (b.get("volumeId"), b.get("bootVolumeId"))]
-            return [self.view(i) for i in ids]
+            return [self.view(i) for i in self.backups_by_source.get(source_id, [])]
 
     def get_backup(self, kind: _Kind, backup_id: str) -> Json:
         with self.lock:
@@ -511,6 +531,12 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "LocalCoreServices/1.0"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; with Nagle on, the body waits for the
+            # client's delayed ACK (40 ms), which OCI's own front ends do not add.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_GET(self) -> None:
             self._serve()

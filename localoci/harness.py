@@ -104,6 +104,9 @@ class FdkServer:
 
     def start(self, timeout: float = 20.0) -> FdkServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # fdk binds phony<name> and links <name> to it; a previous run's pair would look like a listener.
+        for stale in (self.socket_path, self.socket_path.with_name(f"phony{self.socket_path.name}")):
+            stale.unlink(missing_ok=True)
         env = {key: value for key, value in os.environ.items() if not key.startswith(("OCI_", "FN_"))}
         env.update(self.env)
         env.update({"FN_FORMAT": "http-stream", "FN_LISTENER": f"unix:{self.socket_path}"})
