@@ -303,9 +303,9 @@ class CoreState:
                         raise ApiError(409, "Conflict", "The retry token was already used for a request with other parameters.")
                     return self.view(earlier[1])
             source = self.resource(kind.collection, source_id)
-            running = [i for i in self.backups_by_source.get(source_id, []) if self.state_of(i) in IN_PROGRESS]
+            running = self._running_backup(source_id)
             if running:
-                raise ApiError(409, "Conflict", f"A backup of {source_id} is already in progress ({running[0]}).")
+                raise ApiError(409, "Conflict", f"A backup of {source_id} is already in progress ({running}).")
             now = _now_text()
             backup_id = f"ocid1.{kind.backup_ocid}.oc1.{self.region_key()}.{secrets.token_hex(30)}"
             backup = {
@@ -331,6 +331,16 @@ class CoreState:
             if retry_token:
                 self.retry_tokens[(kind.create_operation, retry_token)] = (fingerprint, backup_id)
             return self.view(backup_id)
+
+    def _running_backup(self, source_id: str) -> str | None:
+        """Newest first; backups made here age in order, so the first finished one ends the search."""
+        for backup_id in reversed(self.backups_by_source.get(source_id, [])):
+            state = self.state_of(backup_id)
+            if state in IN_PROGRESS:
+                return backup_id
+            if backup_id in self.received_at:
+                break
+        return None
 
     def backups_of(self, source_id: str) -> list[Json]:
         with self.lock:
