@@ -18,8 +18,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from .identity import FUNCTION_ID
+
 REPO = Path(__file__).resolve().parent.parent
 Delivery = Literal["direct", "events", "notifications", "api-gateway"]
+HOST_ENV_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+PLATFORM_ENV = {
+    "FN_APP_ID": "ocid1.fnapp.oc1.iad.aaaaaaaalocalapp000000000000000000000000000000000000000001",
+    "FN_FN_ID": FUNCTION_ID,
+    "FN_APP_NAME": "backups",
+    "FN_FN_NAME": "volume-backup",
+    "FN_MEMORY": "128",
+    "FN_TYPE": "sync",
+}
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -107,7 +118,9 @@ class FdkServer:
         # fdk binds phony<name> and links <name> to it; a previous run's pair would look like a listener.
         for stale in (self.socket_path, self.socket_path.with_name(f"phony{self.socket_path.name}")):
             stale.unlink(missing_ok=True)
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("OCI_", "FN_"))}
+        # A container's environment as the platform makes it: no proxies or CA bundles from this machine.
+        env = {key: value for key, value in os.environ.items() if key in HOST_ENV_KEPT}
+        env.update(PLATFORM_ENV)
         env.update(self.env)
         env.update({"FN_FORMAT": "http-stream", "FN_LISTENER": f"unix:{self.socket_path}"})
         self.started_at = time.perf_counter()
