@@ -111,12 +111,19 @@ def _environment_shapes_requests() -> bool:
 
 def _make_signer(settings: Settings) -> Any:
     if settings.auth == "config_file":
-        config = oci.config.from_file(settings.config_file or oci.config.DEFAULT_LOCATION, settings.config_profile)
-        if config.get("security_token_file"):
-            token = Path(config["security_token_file"]).expanduser().read_text().strip()
-            key = oci.signer.load_private_key_from_file(config["key_file"], config.get("pass_phrase"))
-            return config, oci.auth.signers.SecurityTokenSigner(token, key)
-        return config, oci.signer.Signer.from_config(config)
+        location = settings.config_file or oci.config.DEFAULT_LOCATION
+        try:
+            config = oci.config.from_file(location, settings.config_profile)
+            if config.get("security_token_file"):
+                token = Path(config["security_token_file"]).expanduser().read_text().strip()
+                key = oci.signer.load_private_key_from_file(config["key_file"], config.get("pass_phrase"))
+                return config, oci.auth.signers.SecurityTokenSigner(token, key)
+            return config, oci.signer.Signer.from_config(config)
+        except (oci.exceptions.ClientError, OSError, ValueError, KeyError) as exc:
+            raise InvalidConfiguration(
+                f"OCI_AUTH=config_file: profile {settings.config_profile!r} of {location} (OCI_CONFIG_FILE, OCI_CONFIG_PROFILE) "
+                f"cannot be used: {type(exc).__name__}."
+            ) from None
     try:
         return {}, oci.auth.signers.get_resource_principals_signer()
     except Exception as exc:  # the SDK raises bare ValueError/KeyError/OSError for a missing identity

@@ -181,3 +181,29 @@ def test_one_json_log_line_per_call_without_secrets(function, emulator, identity
     assert "Signature" not in log
     assert "PRIVATE KEY" not in log
     assert "authorization" not in log.lower()
+
+
+def test_config_file_profile_with_a_session_token_signs_like_the_cli(start_function, emulator, identity, tmp_path):
+    config = tmp_path / "oci-config"
+    config.write_text(
+        "[LOCAL]\n"
+        "user=ocid1.user.oc1..aaaaaaaalocaluser\n"
+        "fingerprint=00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff\n"
+        f"key_file={identity.private_key_path}\n"
+        "tenancy=ocid1.tenancy.oc1..aaaaaaaalocaltenancy00000000000000000000000000000000000001\n"
+        "region=us-ashburn-1\n"
+        f"security_token_file={identity.token_path}\n"
+    )
+    function = start_function(OCI_AUTH="config_file", OCI_CONFIG_FILE=str(config), OCI_CONFIG_PROFILE="LOCAL")
+    body = function.call(sample("request-volume.json").call()).json
+    assert body["outcome"] == "created"
+    assert all(r.signature_ok for r in emulator.requests)
+
+
+def test_missing_config_profile_is_a_configuration_error(start_function, emulator, tmp_path):
+    function = start_function(OCI_AUTH="config_file", OCI_CONFIG_FILE=str(tmp_path / "absent"))
+    result = function.call(sample("request-volume.json").call())
+    assert result.status == 502
+    assert result.json["code"] == "InvalidConfiguration"
+    assert "OCI_CONFIG_FILE" in result.json["message"]
+    assert emulator.requests == []
