@@ -133,7 +133,7 @@ def update_readme(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--warm-calls", type=int, default=300)
     parser.add_argument("--leak-calls", type=int, default=1500)
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.json and README alone")
@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         identity = create_identity(workdir / "identity")
         with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0, available_after=0) as emulator:
             env = {**identity.env(), "OCI_CORE_ENDPOINT": emulator.url}
+            for name in names:  # unmeasured: leaves every function's bytecode cached, as the SDK's already is
+                measure(REPO / funcs[name], workdir, env if name != "floor" else {}, 1, 0)
             for number in range(args.rounds):
                 order = names[number % len(names) :] + names[: number % len(names)]
                 for name in order:
