@@ -17,6 +17,7 @@ def ocid_pattern(*kinds: str) -> str:
 VOLUME_PATTERN = ocid_pattern("volume")
 BOOT_VOLUME_PATTERN = ocid_pattern("bootvolume")
 KEY_PATTERN = ocid_pattern("key")
+KIND_OF_PATTERN = {VOLUME_PATTERN: "volume", BOOT_VOLUME_PATTERN: "bootvolume", KEY_PATTERN: "key"}
 
 COMPARTMENT_OCID = re.compile(ocid_pattern("compartment", "tenancy"))
 VOLUME_OCID = re.compile(VOLUME_PATTERN)

@@ -23,7 +23,7 @@ from .envelopes.alarm import AlarmMessage
 from .envelopes.events import OciEvent
 from .errors import InvalidRequest, PayloadTooLarge
 from .models import BackupRequest
-from .ocids import BOOT_VOLUME_OCID, INSTANCE_OCID, VOLUME_OCID
+from .ocids import BOOT_VOLUME_OCID, INSTANCE_OCID, KIND_OF_PATTERN, VOLUME_OCID
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ERRORS_SHOWN = 5
@@ -132,8 +132,7 @@ def _explain(error: Any) -> str:
     if kind == "missing":
         return "is required"
     if kind == "string_pattern_mismatch":
-        expected = str(error.get("ctx", {}).get("pattern", ""))
-        ocid_kind = expected.split("(?:", 1)[-1].split(")", 1)[0].replace("\\", "") if "ocid1" in expected else ""
+        ocid_kind = KIND_OF_PATTERN.get(str(error.get("ctx", {}).get("pattern", "")))
         return f"must be an ocid1.{ocid_kind}. OCID" if ocid_kind else "has the wrong format"
     message = str(error["msg"])
     return message[len("Value error, ") :] if message.startswith("Value error, ") else message

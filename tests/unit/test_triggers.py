@@ -185,3 +185,19 @@ def test_gateway_identity_is_the_client_retry_token():
 def test_notifications_identity_is_the_message_id_header():
     assert delivery_of({"x-oci-ns-messageid": "m-1"}, gateway=False, method=None, http_headers=NO_HEADERS) == ("notifications", "m-1")
     assert delivery_of({}, gateway=False, method=None, http_headers=NO_HEADERS) == ("direct", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"volumeId": "ocid1.bootvolume.oc1.iad.abc"}, "volumeId: must be an ocid1.volume. OCID"),
+        ({"bootVolumeId": "ocid1.volume.oc1.iad.abc"}, "bootVolumeId: must be an ocid1.bootvolume. OCID"),
+        ({"volumeId": "ocid1.volume.oc1.iad.abc", "kmsKeyId": "key-1"}, "kmsKeyId: must be an ocid1.key. OCID"),
+        ({"volumeId": "ocid1.volume.oc1.iad.abc", "displayName": ""}, "displayName: String should have at least 1 character"),
+        ({"volumeId": "ocid1.volume.oc1.iad.abc", "owner": "me"}, "owner: is not a field of a backup request"),
+    ],
+)
+def test_request_errors_name_the_field_and_what_it_must_be(body, message):
+    with pytest.raises(InvalidRequest) as caught:
+        parse_body(json.dumps(body).encode())
+    assert caught.value.message == f"Invalid backup request: {message}"
