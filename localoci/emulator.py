@@ -95,10 +95,11 @@ class SignatureVerifier:
             return "security token names no session key"
         if not isinstance(session_key, rsa.RSAPublicKey):
             return "session key is not an RSA public key"
+        jti = str(claims.get("jti"))
         if len(self._tokens) > 64:
             self._tokens.clear()
-        self._tokens[token] = (str(claims.get("jti")), session_key, float(claims["exp"]))
-        return str(claims.get("jti")), session_key
+        self._tokens[token] = (jti, session_key, float(claims["exp"]))
+        return jti, session_key
 
     def verify(self, method: str, target: str, headers: dict[str, str], body: bytes) -> str | None:
         """None when the request is authentic, else why not (for the emulator's record, never the caller)."""

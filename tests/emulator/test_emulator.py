@@ -52,7 +52,10 @@ def send(
     signer = oci.auth.signers.SecurityTokenSigner(token or identity.token_path.read_text(), key or identity.session_key)
     signer(prepared)
     for name, value in (after_signing or {}).items():
-        setattr(prepared, name, value) if name == "body" else prepared.headers.__setitem__(name, value)
+        if name == "body":
+            prepared.body = value
+        else:
+            prepared.headers[name] = value
     with requests.Session() as session:
         return session.send(prepared, timeout=10)
 
