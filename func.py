@@ -27,7 +27,7 @@ def handler(ctx, data: io.BytesIO | None = None):  # type: ignore[no-untyped-def
             gc.enable()
     return response.Response(
         ctx,
-        response_data=answer.json(),
+        response_data=answer.body,
         headers={"Content-Type": "application/json"},
         status_code=answer.status,
     )

@@ -15,12 +15,6 @@ class BackupError(Exception):
         self.message = message
         self.opc_request_id = opc_request_id
 
-    def body(self) -> dict[str, str]:
-        body = {"code": self.code, "message": self.message}
-        if self.opc_request_id:
-            body["opcRequestId"] = self.opc_request_id
-        return body
-
 
 class ClientError(BackupError):
     """The trigger itself is wrong: retrying the same input cannot help."""
@@ -60,7 +54,8 @@ class BackupInProgress(ClientError):
 
 
 class OciRejected(ClientError):
-    """OCI answered a 4xx we have no better name for (400 InvalidParameter, 401, …)."""
+    """OCI refused the request with a 4xx other than 401, 404, 409 and 429 (400 InvalidParameter, 412, …);
+    its own code is passed on."""
 
     def __init__(self, message: str, *, code: str, opc_request_id: str | None = None) -> None:
         super().__init__(message, opc_request_id=opc_request_id)
@@ -92,3 +87,17 @@ class DeadlineExceeded(ServiceUnavailable):
 class InternalError(BackupError):
     code = "InternalError"
     gateway_status = 500
+
+
+class BackupFaulty(BackupError):
+    """OCI reports the backup FAULTY: the trigger's backup failed, and a redelivery cannot mend it."""
+
+    code = "BackupFaulty"
+    gateway_status = 500
+    transient = False
+
+
+class BackupNotReady(ServiceUnavailable):
+    """The backup-completed event came before OCI shows the backup AVAILABLE: a redelivery will find it so."""
+
+    code = "BackupNotAvailable"

@@ -1,40 +1,60 @@
-"""The request we act on, what OCI tells us back, and the answers we give.
+"""The request we act on and what OCI tells us back.
 
 Our own request is strict (unknown fields, wrong types and wrong OCID kinds are refused);
 the models of OCI's responses are tolerant, because OCI adds fields over time."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-from .ocids import BootVolumeId, KmsKeyId, VolumeId
+from .ocids import BOOT_VOLUME, BOOT_VOLUME_BACKUP, VOLUME, VOLUME_BACKUP, BootVolumeId, KmsKeyId, OcidKind, VolumeId
 
 BackupType = Literal["FULL", "INCREMENTAL"]
 ResourceKind = Literal["volume", "bootVolume"]
 
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, alias_generator=to_camel)
+TOLERANT = ConfigDict(extra="ignore", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between a block volume and a boot volume, and between their backups."""
+
+    name: ResourceKind
+    id_field: str
+    backup_id_field: str
+    ocid: OcidKind
+    backup_ocid: OcidKind
+
+
+KINDS: dict[ResourceKind, Kind] = {
+    "volume": Kind("volume", "volumeId", "sourceVolumeBackupId", VOLUME, VOLUME_BACKUP),
+    "bootVolume": Kind("bootVolume", "bootVolumeId", "sourceBootVolumeBackupId", BOOT_VOLUME, BOOT_VOLUME_BACKUP),
+}
+
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
+# OCI's shape: a defined tag's value is a scalar (string in practice; numbers and booleans pass through).
+DefinedTagValue = TagValue | int | float | bool
 FreeformTags = dict[TagKey, TagValue]
-DefinedTags = dict[TagKey, dict[TagKey, Any]]
-
-_STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, alias_generator=to_camel)
-_TOLERANT = ConfigDict(extra="ignore", frozen=True, alias_generator=to_camel, populate_by_name=True)
+DefinedTags = dict[TagKey, dict[TagKey, DefinedTagValue]]
 
 
 class RetentionPeriod(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
 
     retention_time_unit: Literal["DAYS", "YEARS"]
-    retention_time_amount: Annotated[int, Field(ge=1)]
+    retention_time_amount: Annotated[int, Field(ge=1, le=36500)]
 
 
 class BackupRequest(BaseModel):
     """CreateVolumeBackupDetails or CreateBootVolumeBackupDetails, with the API's field names."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     volume_id: VolumeId | None = None
     boot_volume_id: BootVolumeId | None = None
@@ -59,17 +79,17 @@ class BackupRequest(BaseModel):
         return self.volume_id or self.boot_volume_id or ""
 
     @property
-    def kind(self) -> ResourceKind:
-        return "volume" if self.volume_id else "bootVolume"
+    def kind(self) -> Kind:
+        return KINDS["volume" if self.volume_id else "bootVolume"]
 
-    def api_body(self) -> dict[str, Any]:
+    def api_body(self) -> dict[str, object]:
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 class OciVolume(BaseModel):
     """A Volume or BootVolume as GetVolume/GetBootVolume return it (the fields we use)."""
 
-    model_config = _TOLERANT
+    model_config = TOLERANT
 
     id: str
     compartment_id: str
@@ -82,7 +102,7 @@ class OciVolume(BaseModel):
 class OciBackup(BaseModel):
     """A VolumeBackup or BootVolumeBackup as the Core API returns it."""
 
-    model_config = _TOLERANT
+    model_config = TOLERANT
 
     id: str
     lifecycle_state: str
@@ -92,50 +112,18 @@ class OciBackup(BaseModel):
     boot_volume_id: str | None = None
     compartment_id: str | None = None
     time_created: str | None = None
+    source_type: str | None = None
+    kms_key_id: str | None = None
     freeform_tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def source_id(self) -> str | None:
+        return self.volume_id or self.boot_volume_id
 
 
 class OciBootVolumeAttachment(BaseModel):
-    model_config = _TOLERANT
+    model_config = TOLERANT
 
     boot_volume_id: str
     instance_id: str | None = None
     lifecycle_state: str | None = None
-
-
-Outcome = Literal["created", "existing", "in-progress"]
-
-
-class BackupAnswer(BaseModel):
-    """One backup in the answer, with the Core API's field names."""
-
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
-
-    id: str
-    lifecycle_state: str
-    type: str | None
-    display_name: str | None
-    volume_id: str | None = None
-    boot_volume_id: str | None = None
-    compartment_id: str | None = None
-    time_created: str | None = None
-    opc_request_id: str | None = None
-    outcome: Outcome = "created"
-
-    @classmethod
-    def from_backup(cls, backup: OciBackup, *, opc_request_id: str | None, outcome: Outcome) -> BackupAnswer:
-        return cls(
-            id=backup.id,
-            lifecycle_state=backup.lifecycle_state,
-            type=backup.type,
-            display_name=backup.display_name,
-            volume_id=backup.volume_id,
-            boot_volume_id=backup.boot_volume_id,
-            compartment_id=backup.compartment_id,
-            time_created=backup.time_created,
-            opc_request_id=opc_request_id,
-            outcome=outcome,
-        )
-
-    def body(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_none=True)

@@ -1,29 +1,71 @@
-"""OCID shapes: `ocid1.<type>.<realm>.[region][.future].<unique>`."""
+"""OCID kinds, each defined once and used by every check: the dispatch of a source, the request
+model, the alarm's dimensions and the settings. `ocid1.<type>.<realm>.[region][.future].<unique>`."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator
 
-_TAIL = r"\.[a-z0-9]+\.[a-z0-9-]*(?:\.[a-z0-9-]+)?\.[a-z0-9]{1,200}$"
-
-
-def ocid_pattern(*kinds: str) -> str:
-    return r"^ocid1\.(?:" + "|".join(re.escape(kind) for kind in kinds) + ")" + _TAIL
+MAX_OCID_LENGTH = 255
+_TAIL = r"\.[a-z0-9]+\.[a-z0-9-]*(?:\.[a-z0-9-]+)?\.[a-z0-9]{1,200}"
 
 
-VOLUME_PATTERN = ocid_pattern("volume")
-BOOT_VOLUME_PATTERN = ocid_pattern("bootvolume")
-KEY_PATTERN = ocid_pattern("key")
-KIND_OF_PATTERN = {VOLUME_PATTERN: "volume", BOOT_VOLUME_PATTERN: "bootvolume", KEY_PATTERN: "key"}
+@dataclass(frozen=True)
+class OcidKind:
+    """One kind of OCID (or a few interchangeable ones, like compartment and tenancy)."""
 
-COMPARTMENT_OCID = re.compile(ocid_pattern("compartment", "tenancy"))
-VOLUME_OCID = re.compile(VOLUME_PATTERN)
-BOOT_VOLUME_OCID = re.compile(BOOT_VOLUME_PATTERN)
-INSTANCE_OCID = re.compile(ocid_pattern("instance"))
+    types: tuple[str, ...]
 
-VolumeId = Annotated[str, StringConstraints(pattern=VOLUME_PATTERN, max_length=255)]
-BootVolumeId = Annotated[str, StringConstraints(pattern=BOOT_VOLUME_PATTERN, max_length=255)]
-KmsKeyId = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=255)]
+    @property
+    def label(self) -> str:
+        return " or ".join(f"ocid1.{kind}." for kind in self.types) + " OCID"
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.types)
+
+    def problem(self, value: str) -> str | None:
+        """Why `value` is not an OCID of this kind, or None when it is (a full match: no trailing newline)."""
+        if value != value.strip():
+            return f"must be an {self.label} without whitespace around it"
+        if len(value) > MAX_OCID_LENGTH:
+            return f"must be an {self.label} of at most {MAX_OCID_LENGTH} characters"
+        if not self.regex.fullmatch(value):
+            return f"must be an {self.label}"
+        return None
+
+    def matches(self, value: str) -> bool:
+        return self.problem(value) is None
+
+    def check(self, value: str) -> str:
+        problem = self.problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+_PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _compiled(types: tuple[str, ...]) -> re.Pattern[str]:
+    pattern = _PATTERNS.get(types)
+    if pattern is None:
+        pattern = _PATTERNS[types] = re.compile(r"ocid1\.(?:" + "|".join(re.escape(kind) for kind in types) + ")" + _TAIL)
+    return pattern
+
+
+VOLUME = OcidKind(("volume",))
+BOOT_VOLUME = OcidKind(("bootvolume",))
+VOLUME_BACKUP = OcidKind(("volumebackup",))
+BOOT_VOLUME_BACKUP = OcidKind(("bootvolumebackup",))
+INSTANCE = OcidKind(("instance",))
+KEY = OcidKind(("key",))
+COMPARTMENT = OcidKind(("compartment", "tenancy"))
+TOPIC = OcidKind(("onstopic",))
+
+VolumeId = Annotated[str, AfterValidator(VOLUME.check)]
+BootVolumeId = Annotated[str, AfterValidator(BOOT_VOLUME.check)]
+KmsKeyId = Annotated[str, AfterValidator(KEY.check)]

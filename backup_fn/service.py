@@ -1,54 +1,77 @@
-"""Trigger → backups: checks the real volume, then creates its backup exactly once."""
+"""Trigger → results: each job checked against the real volume and its backup created exactly once,
+or, for a finished backup, its lifecycle applied. Many jobs are worked on MAX_PARALLEL_CALLS at a time."""
 
 from __future__ import annotations
 
+import contextvars
+import random
+import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from .answers import BackupAnswer, Outcome
 from .deadline import Deadline
+from .domain import BackupJob, InstanceRef, Job, LifecycleJob, Trigger
 from .errors import BackupError, BackupInProgress, CompartmentNotAllowed, DeadlineExceeded
-from .models import BackupAnswer, BackupRequest, OciBackup, OciVolume, Outcome, ResourceKind
+from .lifecycle import Lifecycle
+from .models import KINDS, BackupRequest, Kind, OciBackup, OciVolume
+from .outcome import JobResult
 from .settings import Settings
-from .triggers import TRIGGER_ID_TAG, TRIGGER_TAG, InstanceRef, Job, Trigger
 
 if TYPE_CHECKING:
-    from .oci_gateway import OciGateway
+    from .clients.core import CoreClient
 
 IN_PROGRESS_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 OPT_OUT_VALUES = frozenset({"true", "yes", "1"})
 VOLUME_CACHE_ENTRIES = 256
 
 
-@dataclass(frozen=True)
-class JobResult:
-    resource_id: str
-    answer: BackupAnswer | None = None
-    skipped: str | None = None
-    error: BackupError | None = None
-
-
 class BackupService:
-    def __init__(self, gateway: OciGateway, settings: Settings) -> None:
-        self.gateway = gateway
+    def __init__(self, core: CoreClient, settings: Settings) -> None:
+        self.core = core
         self.settings = settings
-        self._volumes: dict[tuple[ResourceKind, str], tuple[float, OciVolume]] = {}
+        self.lifecycle = Lifecycle(core, settings)
+        self._volumes: dict[tuple[str, str], tuple[float, OciVolume]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
-    def run(self, trigger: Trigger, deadline: Deadline) -> list[JobResult]:
-        results = []
-        for job in trigger.jobs:
-            try:
-                if deadline.remaining() <= 0:
-                    raise DeadlineExceeded("The call's deadline came before this backup could be requested.")
-                results.append(self._run_job(job, trigger, deadline))
-            except BackupError as error:
-                results.append(JobResult(job.resource_id, error=error))
-        return results
+    def run(self, trigger: Trigger, deadline: Deadline) -> tuple[JobResult, ...]:
+        """One result per job, in the trigger's order."""
+        if len(trigger.jobs) <= 1:
+            return tuple(self._guarded(job, trigger, deadline) for job in trigger.jobs)
+        # A redelivery of a large alarm that ran out of time starts elsewhere in the list, so each
+        # delivery makes progress on what the last one did not reach (what it did is found again by
+        # its retry token).
+        order = list(range(len(trigger.jobs)))
+        random.shuffle(order)
+        pool = self._executor()
+        futures = {
+            index: pool.submit(contextvars.copy_context().run, self._guarded, trigger.jobs[index], trigger, deadline) for index in order
+        }
+        return tuple(futures[index].result() for index in range(len(trigger.jobs)))
 
-    def _run_job(self, job: Job, trigger: Trigger, deadline: Deadline) -> JobResult:
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.settings.max_parallel_calls, thread_name_prefix="backup-job")
+            return self._pool
+
+    def _guarded(self, job: Job, trigger: Trigger, deadline: Deadline) -> JobResult:
+        try:
+            if deadline.remaining() <= 0:
+                raise DeadlineExceeded("The call's deadline came before this resource could be worked on.")
+            if isinstance(job, LifecycleJob):
+                return self.lifecycle.run(job, trigger, deadline)
+            return self._backup(job, trigger, deadline)
+        except BackupError as error:
+            return JobResult(job.resource_id, error=error)
+
+    def _backup(self, job: BackupJob, trigger: Trigger, deadline: Deadline) -> JobResult:
         request = self._resolve(job.target, deadline)
-        volume = self._volume(request.kind, request.resource_id, deadline)
+        kind = request.kind
+        volume = self._volume(kind, request.resource_id, deadline)
         allowed = self.settings.allowed_compartment_ids
         if allowed is not None and volume.compartment_id not in allowed:
             raise CompartmentNotAllowed(
@@ -65,51 +88,50 @@ class BackupService:
         body.setdefault("displayName", default_display_name(volume, trigger.time))
         body["freeformTags"] = {**trigger.tags(), **(request.freeform_tags or {})}
         try:
-            backup, request_id = self.gateway.create_backup(request.kind, body, job.retry_token, deadline)
+            created = self.core.create_backup(kind, body, job.retry_token, deadline)
         except BackupInProgress as conflict:
-            existing = self._existing_backup(request.kind, volume, trigger, deadline)
+            existing = self._existing_backup(kind, volume, trigger, deadline)
             if existing is None:
                 raise
-            outcome: Outcome = "existing" if existing.freeform_tags.get(TRIGGER_ID_TAG) == trigger.trigger_id[:256] else "in-progress"
-            answer = BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome)
-            return JobResult(request.resource_id, answer=answer)
-        return JobResult(request.resource_id, answer=BackupAnswer.from_backup(backup, opc_request_id=request_id, outcome="created"))
+            outcome: Outcome = "existing" if trigger.made(existing) else "in-progress"
+            return JobResult(
+                request.resource_id, backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome)
+            )
+        answer = BackupAnswer.from_backup(created.backup, opc_request_id=created.request_id, outcome="created")
+        return JobResult(request.resource_id, backup=answer)
 
     def _resolve(self, target: BackupRequest | InstanceRef, deadline: Deadline) -> BackupRequest:
         if isinstance(target, BackupRequest):
             return target
-        boot_volume_id = self.gateway.boot_volume_of(target.instance_id, target.compartment_id, target.availability_domain, deadline)
-        return BackupRequest.model_validate({"bootVolumeId": boot_volume_id})
+        boot_volume_id = self.core.boot_volume_of(target.instance_id, target.compartment_id, target.availability_domain, deadline)
+        return BackupRequest.model_validate({KINDS["bootVolume"].id_field: boot_volume_id})
 
-    def _volume(self, kind: ResourceKind, resource_id: str, deadline: Deadline) -> OciVolume:
+    def _volume(self, kind: Kind, resource_id: str, deadline: Deadline) -> OciVolume:
         """The volume as OCI knows it (never as the payload claims), cached briefly per container."""
-        key = (kind, resource_id)
+        key = (kind.name, resource_id)
         now = time.monotonic()
         cached = self._volumes.get(key)
         if cached and cached[0] > now:
             return cached[1]
-        volume = self.gateway.get_volume(kind, resource_id, deadline)
+        volume = self.core.get_volume(kind, resource_id, deadline)
         if self.settings.volume_cache_seconds > 0:
             if len(self._volumes) >= VOLUME_CACHE_ENTRIES:
                 self._volumes.clear()
             self._volumes[key] = (now + self.settings.volume_cache_seconds, volume)
         return volume
 
-    def _existing_backup(self, kind: ResourceKind, volume: OciVolume, trigger: Trigger, deadline: Deadline) -> OciBackup | None:
+    def _existing_backup(self, kind: Kind, volume: OciVolume, trigger: Trigger, deadline: Deadline) -> OciBackup | None:
         """After a 409: the backup this very trigger made before (a redelivery), else the one in progress."""
+        running: OciBackup | None = None
         try:
-            backups = self.gateway.list_backups(kind, volume.id, volume.compartment_id, deadline)
+            for backup in self.core.backups_of(kind, volume.id, volume.compartment_id, deadline):
+                if trigger.made(backup):
+                    return backup
+                if running is None and backup.lifecycle_state in IN_PROGRESS_STATES:
+                    running = backup
         except BackupError:
-            return None
-        ours = [
-            b
-            for b in backups
-            if b.freeform_tags.get(TRIGGER_ID_TAG) == trigger.trigger_id[:256]
-            and b.freeform_tags.get(TRIGGER_TAG) == trigger.tags()[TRIGGER_TAG]
-        ]
-        running = [b for b in backups if b.lifecycle_state in IN_PROGRESS_STATES]
-        candidates = ours or running
-        return candidates[0] if candidates else None
+            pass
+        return running
 
 
 def default_display_name(volume: OciVolume, when: datetime) -> str:

@@ -1,26 +1,45 @@
-"""Function configuration (`ctx.Config()`, i.e. the environment), validated once per value set."""
+"""Function configuration (`ctx.Config()`, i.e. the environment), validated once per value set.
+
+A value that cannot be read exactly is `InvalidConfiguration`, never a silent default: the
+default of retention is to delete."""
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InvalidConfiguration
-from .ocids import COMPARTMENT_OCID
+from .ocids import COMPARTMENT, KEY, TOPIC
 
 DEFAULT_OPT_OUT_TAG = "backup-opt-out"
+ENDPOINT_PATTERN = r"^https?://[^\s/]+(/[^\s]*)?$"
+REGION = re.compile(r"[a-z]{2,}(?:-[a-z0-9]+)+-[0-9]+")
+METRICS_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,254}")
+Endpoint = Annotated[str, Field(pattern=ENDPOINT_PATTERN)]
 
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    core_endpoint: Annotated[str | None, Field(alias="OCI_CORE_ENDPOINT", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = None
+    core_endpoint: Annotated[Endpoint | None, Field(alias="OCI_CORE_ENDPOINT")] = None
+    notifications_endpoint: Annotated[Endpoint | None, Field(alias="OCI_NOTIFICATIONS_ENDPOINT")] = None
+    telemetry_endpoint: Annotated[Endpoint | None, Field(alias="OCI_TELEMETRY_ENDPOINT")] = None
     backup_type: Annotated[Literal["FULL", "INCREMENTAL"], Field(alias="BACKUP_TYPE")] = "INCREMENTAL"
     allowed_compartment_ids: Annotated[frozenset[str] | None, Field(alias="ALLOWED_COMPARTMENT_IDS")] = None
     opt_out_tag: Annotated[str, Field(alias="OPT_OUT_TAG", min_length=1, max_length=100)] = DEFAULT_OPT_OUT_TAG
+    copy_to_regions: Annotated[tuple[str, ...], Field(alias="COPY_TO_REGIONS")] = ()
+    copy_kms_key_ids: Annotated[tuple[tuple[str, str], ...], Field(alias="COPY_KMS_KEY_IDS")] = ()
+    keep_last: Annotated[int | None, Field(alias="KEEP_LAST", ge=1, le=10_000)] = None
+    keep_days: Annotated[int | None, Field(alias="KEEP_DAYS", ge=1, le=36_500)] = None
+    prune_dry_run: Annotated[bool, Field(alias="PRUNE_DRY_RUN")] = False
+    failure_topic_id: Annotated[str | None, Field(alias="FAILURE_TOPIC_ID")] = None
+    metrics_namespace: Annotated[str | None, Field(alias="METRICS_NAMESPACE")] = None
+    metrics_compartment_id: Annotated[str | None, Field(alias="METRICS_COMPARTMENT_ID")] = None
+    max_parallel_calls: Annotated[int, Field(alias="MAX_PARALLEL_CALLS", ge=1, le=32)] = 8
     deadline_margin_seconds: Annotated[float, Field(alias="DEADLINE_MARGIN_SECONDS", ge=0.2, le=30)] = 1.5
     volume_cache_seconds: Annotated[float, Field(alias="VOLUME_CACHE_SECONDS", ge=0, le=3600)] = 60.0
     auth: Annotated[Literal["resource_principal", "config_file"], Field(alias="OCI_AUTH")] = "resource_principal"
@@ -28,11 +47,22 @@ class Settings(BaseModel):
     config_profile: Annotated[str, Field(alias="OCI_CONFIG_PROFILE", min_length=1)] = "DEFAULT"
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], Field(alias="LOG_LEVEL")] = "INFO"
 
+    @property
+    def retention_enabled(self) -> bool:
+        return self.keep_last is not None or self.keep_days is not None
+
+    @property
+    def lifecycle_enabled(self) -> bool:
+        return bool(self.copy_to_regions) or self.retention_enabled
+
+    def kms_key_for(self, region: str) -> str | None:
+        return dict(self.copy_kms_key_ids).get(region)
+
     @field_validator("allowed_compartment_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            ids = [part.strip() for part in value.split(",") if part.strip()]
+            ids = _items(value)
             return frozenset(ids) if ids else None
         return value
 
@@ -40,14 +70,82 @@ class Settings(BaseModel):
     @classmethod
     def _check_ids(cls, value: frozenset[str] | None) -> frozenset[str] | None:
         for ocid in value or ():
-            if not COMPARTMENT_OCID.match(ocid):
+            if not COMPARTMENT.matches(ocid):
                 raise ValueError(f"{ocid!r} is not a compartment or tenancy OCID")
+        return value
+
+    @field_validator("copy_to_regions", mode="before")
+    @classmethod
+    def _regions(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        regions = _items(value)
+        for region in regions:
+            if not REGION.fullmatch(region):
+                raise ValueError(f"{region!r} is not a region identifier like us-phoenix-1")
+        if len(set(regions)) != len(regions):
+            raise ValueError("names a region more than once")
+        return tuple(regions)
+
+    @field_validator("copy_kms_key_ids", mode="before")
+    @classmethod
+    def _keys(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = []
+        for item in _items(value):
+            region, sep, key = (part.strip() for part in item.partition("="))
+            if not sep or not REGION.fullmatch(region) or not KEY.matches(key):
+                raise ValueError(f"{item[:80]!r} is not region=ocid1.key… (a vault key in that region)")
+            pairs.append((region, key))
+        if len({region for region, _ in pairs}) != len(pairs):
+            raise ValueError("names a region more than once")
+        return tuple(pairs)
+
+    @field_validator("prune_dry_run", mode="before")
+    @classmethod
+    def _exact_bool(cls, value: object) -> object:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word not in ("true", "false"):
+                raise ValueError(f"must be true or false, not {value[:20]!r}")
+            return word == "true"
+        return value
+
+    @field_validator("failure_topic_id")
+    @classmethod
+    def _topic(cls, value: str | None) -> str | None:
+        return TOPIC.check(value) if value is not None else None
+
+    @field_validator("metrics_compartment_id")
+    @classmethod
+    def _metrics_compartment(cls, value: str | None) -> str | None:
+        return COMPARTMENT.check(value) if value is not None else None
+
+    @field_validator("metrics_namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not METRICS_NAMESPACE.fullmatch(value) or value.lower().startswith(("oci_", "oracle_")):
+            raise ValueError("must be letters, digits and _, start with a letter, and not start with oci_ or oracle_")
         return value
 
     @field_validator("backup_type", "log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _keys_for_copied_regions(self) -> Settings:
+        strays = [region for region, _ in self.copy_kms_key_ids if region not in self.copy_to_regions]
+        if strays:
+            raise ValueError(f"COPY_KMS_KEY_IDS names {', '.join(strays)}, which COPY_TO_REGIONS does not list")
+        return self
+
+
+def _items(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 CONFIG_KEYS = tuple(str(field.alias) for field in Settings.model_fields.values())
@@ -63,5 +161,13 @@ def _load(items: tuple[tuple[str, str], ...]) -> Settings:
     try:
         return Settings.model_validate(dict(items))
     except ValidationError as exc:
-        problems = "; ".join(f"{err['loc'][0]}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(f"{_where(err['loc'])}: {_message(err['msg'])}" for err in exc.errors())
         raise InvalidConfiguration(f"Invalid function configuration: {problems}") from None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return str(loc[0]) if loc else "config"
+
+
+def _message(text: str) -> str:
+    return text[len("Value error, ") :] if text.startswith("Value error, ") else text

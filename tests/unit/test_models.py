@@ -17,14 +17,14 @@ def test_postman_bodies_are_valid_verbatim():
 
 def test_volume_request_keeps_api_field_names():
     request = BackupRequest.model_validate({"volumeId": VOLUME, "type": "FULL", "displayName": "x", "freeformTags": {"a": "b"}})
-    assert request.kind == "volume"
+    assert request.kind.name == "volume"
     assert request.resource_id == VOLUME
     assert request.api_body() == {"volumeId": VOLUME, "type": "FULL", "displayName": "x", "freeformTags": {"a": "b"}}
 
 
 def test_boot_volume_request():
     request = BackupRequest.model_validate({"bootVolumeId": BOOT})
-    assert (request.kind, request.resource_id) == ("bootVolume", BOOT)
+    assert (request.kind.name, request.resource_id) == ("bootVolume", BOOT)
 
 
 def test_retention_fields_of_the_current_api_are_accepted():

@@ -3,18 +3,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from backup_fn.delivery import arrival_of
+from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, Arrival, InstanceRef, Skipped, retry_token
 from backup_fn.errors import InvalidRequest, MethodNotAllowed, PayloadTooLarge
 from backup_fn.models import BackupRequest
-from backup_fn.triggers import (
-    MAX_BODY_BYTES,
-    TRIGGER_ID_TAG,
-    TRIGGER_TAG,
-    InstanceRef,
-    build_trigger,
-    delivery_of,
-    parse_body,
-    retry_token,
-)
+from backup_fn.sources import MAX_BODY_BYTES, parse_json, parse_trigger
 from localoci.samples import EVENTS_DIR, load_samples, sample
 
 SAMPLES = load_samples()
@@ -22,7 +15,11 @@ NO_HEADERS: dict[str, object] = {}
 
 
 def trigger_of(name, *, delivery="direct", identity=None, call_id="call-1"):
-    return build_trigger(parse_body(sample(name).body), delivery=delivery, delivery_identity=identity, call_id=call_id)
+    return parse_trigger(sample(name).body, Arrival(delivery, identity, call_id))
+
+
+def trigger_of_raw(raw):
+    return parse_trigger(raw, Arrival("direct", None, "c"))
 
 
 def test_every_file_in_events_is_in_the_manifest():
@@ -34,11 +31,18 @@ def test_every_file_in_events_is_in_the_manifest():
 def test_every_sample_dispatches_to_its_source(s):
     if s.expect.get("code") == "InvalidParameter":
         with pytest.raises(InvalidRequest):
-            build_trigger(parse_body(s.body), delivery="direct", delivery_identity=None, call_id="c")
+            trigger_of_raw(s.body)
         return
-    trigger = build_trigger(parse_body(s.body), delivery="direct", delivery_identity=None, call_id="c")
+    trigger = trigger_of_raw(s.body)
     payload = s.payload
-    expected_source = "oci-events" if "eventType" in payload else "monitoring-alarm" if "dedupeKey" in payload else "request"
+    event_type = payload.get("eventType", "")
+    expected_source = (
+        ("backup-completed" if "backup." in event_type else "oci-events")
+        if "eventType" in payload
+        else "monitoring-alarm"
+        if "dedupeKey" in payload
+        else "request"
+    )
     assert trigger.source == expected_source
     assert (trigger.ignored is not None) == (s.name in {"event-createvolume-begin.json", "alarm-firing-to-ok.json"})
     for job in trigger.jobs:
@@ -67,7 +71,7 @@ def test_boot_volume_event_reads_the_documented_tag_spelling():
 def test_event_without_tags_is_fine():
     payload = sample("event-createvolume-end.json").payload
     del payload["data"]["freeformTags"]
-    (job,) = build_trigger(parse_body(json.dumps(payload).encode()), delivery="direct", delivery_identity=None, call_id="c").jobs
+    (job,) = trigger_of_raw(json.dumps(payload).encode()).jobs
     assert isinstance(job.target, BackupRequest)
     assert job.target.freeform_tags is None
 
@@ -82,7 +86,7 @@ def test_create_volume_event_with_a_wrong_resource_kind_is_a_client_error():
     payload = sample("event-createvolume-end.json").payload
     payload["data"]["resourceId"] = "ocid1.bootvolume.oc1.iad.abuwcljrweb0100000000000000000000000000000000000000001"
     with pytest.raises(InvalidRequest, match=r"data\.resourceId"):
-        build_trigger(parse_body(json.dumps(payload).encode()), delivery="direct", delivery_identity=None, call_id="c")
+        trigger_of_raw(json.dumps(payload).encode())
 
 
 def test_unknown_event_fields_are_tolerated():
@@ -93,7 +97,7 @@ def test_unknown_event_fields_are_tolerated():
 
 
 def trigger_of_payload(payload):
-    return build_trigger(parse_body(json.dumps(payload).encode()), delivery="direct", delivery_identity=None, call_id="c")
+    return trigger_of_raw(json.dumps(payload).encode())
 
 
 def test_firing_alarm_backs_up_every_volume_dimension_with_its_own_token():
@@ -118,7 +122,7 @@ def test_alarm_ignores_dimensions_that_are_not_volumes():
     payload["alarmMetaData"][0]["dimensions"].append({"resourceId": payload["alarmMetaData"][0]["dimensions"][0]["resourceId"]})
     trigger = trigger_of_payload(payload)
     assert len(trigger.jobs) == 2
-    assert trigger.ignored_resources == (instance,)
+    assert trigger.skipped == (Skipped(instance, "resourceId is not a volume or boot volume OCID."),)
 
 
 def test_alarm_with_no_volume_dimension_is_ignored():
@@ -157,34 +161,38 @@ def test_retry_token_is_per_resource_and_per_trigger():
 @pytest.mark.parametrize("raw", [b"", b"not json", b"[1, 2]", b'"text"', b"42", b"null", b"{", '{"volumeId": "\u00e9"'.encode()])
 def test_bodies_that_are_not_a_json_object_are_client_errors(raw):
     with pytest.raises(InvalidRequest):
-        build_trigger(parse_body(raw), delivery="direct", delivery_identity=None, call_id="c")
+        trigger_of_raw(raw)
 
 
 def test_deeply_nested_json_is_a_client_error():
     with pytest.raises(InvalidRequest):
-        parse_body(b"[" * 30000 + b"]" * 30000)
+        parse_json(b"[" * 30000 + b"]" * 30000)
 
 
 def test_oversize_body_is_refused_before_parsing():
     with pytest.raises(PayloadTooLarge):
-        parse_body(b"{" + b" " * MAX_BODY_BYTES + b"}")
+        parse_json(b"{" + b" " * MAX_BODY_BYTES + b"}")
+
+
+GATEWAY = {"fn-intent": "httprequest"}
 
 
 def test_gateway_accepts_only_post():
     with pytest.raises(MethodNotAllowed):
-        delivery_of(NO_HEADERS, gateway=True, method="GET", http_headers=NO_HEADERS)
+        arrival_of(GATEWAY, call_id="c", method="GET", http_headers=NO_HEADERS)
 
 
 def test_gateway_identity_is_the_client_retry_token():
-    assert delivery_of(NO_HEADERS, gateway=True, method="POST", http_headers={"opc-retry-token": "abc"}) == ("api-gateway", "abc")
-    assert delivery_of(NO_HEADERS, gateway=True, method="POST", http_headers={"opc-retry-token": ["abc", "x"]}) == ("api-gateway", "abc")
+    assert arrival_of(GATEWAY, call_id="c", method="POST", http_headers={"opc-retry-token": "abc"}) == Arrival("api-gateway", "abc", "c")
+    assert arrival_of(GATEWAY, call_id="c", method="POST", http_headers={"opc-retry-token": ["abc", "x"]}).identity == "abc"
     with pytest.raises(InvalidRequest):
-        delivery_of(NO_HEADERS, gateway=True, method="POST", http_headers={"opc-retry-token": "x" * 65})
+        arrival_of(GATEWAY, call_id="c", method="POST", http_headers={"opc-retry-token": "x" * 65})
 
 
 def test_notifications_identity_is_the_message_id_header():
-    assert delivery_of({"x-oci-ns-messageid": "m-1"}, gateway=False, method=None, http_headers=NO_HEADERS) == ("notifications", "m-1")
-    assert delivery_of({}, gateway=False, method=None, http_headers=NO_HEADERS) == ("direct", None)
+    by_message = arrival_of({"x-oci-ns-messageid": "m-1"}, call_id="c", method=None, http_headers=NO_HEADERS)
+    assert by_message == Arrival("notifications", "m-1", "c")
+    assert arrival_of({}, call_id="c", method=None, http_headers=NO_HEADERS) == Arrival("direct", None, "c")
 
 
 @pytest.mark.parametrize(
@@ -199,5 +207,5 @@ def test_notifications_identity_is_the_message_id_header():
 )
 def test_request_errors_name_the_field_and_what_it_must_be(body, message):
     with pytest.raises(InvalidRequest) as caught:
-        parse_body(json.dumps(body).encode())
+        trigger_of_raw(json.dumps(body).encode())
     assert caught.value.message == f"Invalid backup request: {message}"

@@ -1,0 +1,147 @@
+"""Failures that reach a person: one Notifications message per failed or partly failed call
+(FAILURE_TOPIC_ID) and one PostMetricData per call (METRICS_NAMESPACE). Best effort: they run
+after the answer is decided, within what is left of the deadline, and never change the answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .deadline import Deadline
+from .errors import BackupError
+from .outcome import CallOutcome
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .clients.base import Credentials
+    from .clients.monitoring import MonitoringClient
+    from .clients.notifications import NotificationsClient
+
+log = logging.getLogger("backup_fn")
+
+# Alerts may use half the margin kept for answering, and never more than this.
+MAX_ALERT_SECONDS = 3.0
+MAX_TITLE_LENGTH = 255
+MAX_FAILURES_IN_MESSAGE = 20
+METRIC_NAMES = {"created": "BackupsCreated", "failed": "BackupsFailed", "copied": "BackupsCopied", "deleted": "BackupsDeleted"}
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    call_id: str
+    gateway: bool
+    duration_ms: float
+
+
+class Alerts:
+    def __init__(self, settings: Settings, credentials: Credentials) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self._notifications: NotificationsClient | None = None
+        self._monitoring: MonitoringClient | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.failure_topic_id or self.settings.metrics_namespace)
+
+    def report(self, outcome: CallOutcome, facts: CallFacts, deadline: Deadline) -> dict[str, Any]:
+        """Publishes what the settings ask for; the fields to add to the call's log line."""
+        budget = Deadline(at=min(time.monotonic() + MAX_ALERT_SECONDS, deadline.at + self.settings.deadline_margin_seconds / 2))
+        fields: dict[str, Any] = {}
+        if self.settings.failure_topic_id and outcome.errors:
+            fields["notified"] = self._notify(self.settings.failure_topic_id, outcome, facts, budget)
+        if self.settings.metrics_namespace:
+            fields["metricsPosted"] = self._post_metrics(self.settings.metrics_namespace, outcome, facts, budget)
+        failed = [name for name, ok in fields.items() if ok is False]
+        if failed:
+            fields["alertFailures"] = len(failed)
+        return fields
+
+    def _notify(self, topic_id: str, outcome: CallOutcome, facts: CallFacts, deadline: Deadline) -> bool:
+        title, body = failure_message(outcome, facts)
+        try:
+            if self._notifications is None:
+                from .clients.notifications import NotificationsClient
+
+                self._notifications = NotificationsClient(self.credentials, self.settings)
+            self._notifications.publish(topic_id, title, body, deadline)
+        except BackupError as error:
+            log.warning(
+                "failure notification not published",
+                extra={"errorCode": error.code, "error": error.message, "opcRequestId": error.opc_request_id, "topicId": topic_id},
+            )
+            return False
+        return True
+
+    def _post_metrics(self, namespace: str, outcome: CallOutcome, facts: CallFacts, deadline: Deadline) -> bool:
+        try:
+            compartment_id = self.settings.metrics_compartment_id or self.credentials.compartment_id()
+            if not compartment_id:
+                log.warning("metrics not posted: set METRICS_COMPARTMENT_ID (the resource principal names no compartment)")
+                return False
+            if self._monitoring is None:
+                from .clients.monitoring import MonitoringClient
+
+                self._monitoring = MonitoringClient(self.credentials, self.settings)
+            refused, request_id = self._monitoring.post_metric_data(metric_data(namespace, compartment_id, outcome, facts), deadline)
+        except BackupError as error:
+            log.warning("metrics not posted", extra={"errorCode": error.code, "error": error.message, "opcRequestId": error.opc_request_id})
+            return False
+        if refused:
+            log.warning("metrics partly refused", extra={"failedMetricsCount": refused, "opcRequestId": request_id})
+            return False
+        return True
+
+
+def failure_message(outcome: CallOutcome, facts: CallFacts) -> tuple[str, str]:
+    """A title a person can read on a phone, and a JSON body for whoever acts on it."""
+    trigger = outcome.trigger
+    failures = _failures(outcome)
+    deciding = outcome.deciding_error
+    assert deciding is not None
+    resource = next((resource for resource, error in failures if error is deciding), "")
+    more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+    title = f"Backup failed: {deciding.code} {resource or (trigger.source if trigger else 'request')}{more}"[:MAX_TITLE_LENGTH]
+    body: dict[str, Any] = {
+        "callId": facts.call_id,
+        "trigger": trigger.source if trigger else None,
+        "triggerId": trigger.trigger_id if trigger else None,
+        "resource": resource or None,
+        "errorCode": deciding.code,
+        "message": deciding.message,
+        "opcRequestId": deciding.opc_request_id,
+        "willRetry": outcome.will_retry(facts.gateway),
+    }
+    if len(failures) > 1:
+        body["failures"] = [
+            {"resource": resource, "errorCode": error.code, "message": error.message, "opcRequestId": error.opc_request_id}
+            for resource, error in failures[:MAX_FAILURES_IN_MESSAGE]
+        ]
+    return title, json.dumps(body, indent=2)
+
+
+def _failures(outcome: CallOutcome) -> list[tuple[str, BackupError]]:
+    if outcome.error is not None:
+        return [("", outcome.error)]
+    return [(r.resource_id, r.error) for r in outcome.results if r.error is not None]
+
+
+def metric_data(namespace: str, compartment_id: str, outcome: CallOutcome, facts: CallFacts) -> list[dict[str, Any]]:
+    dimensions = {"trigger": outcome.trigger.source if outcome.trigger else "unreadable", "outcome": outcome.outcome[:256]}
+    timestamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    values: dict[str, float] = {METRIC_NAMES[name]: count for name, count in outcome.counts().items()}
+    values["CallDurationMs"] = round(facts.duration_ms, 1)
+    return [
+        {
+            "namespace": namespace,
+            "compartmentId": compartment_id,
+            "name": name,
+            "dimensions": dimensions,
+            "datapoints": [{"timestamp": timestamp, "value": value, "count": 1}],
+        }
+        for name, value in values.items()
+    ]

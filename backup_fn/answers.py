@@ -1,0 +1,116 @@
+"""What the function answers, one model per shape, with the Core API's field names. Their JSON
+Schema is written to `schema/answers.schema.json` by `make schema` for API Gateway clients."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from .models import OciBackup
+
+Outcome = Literal["created", "existing", "in-progress"]
+CopyOutcome = Literal["created", "existing", "failed"]
+
+_ANSWER = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class _Answer(BaseModel):
+    model_config = _ANSWER
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+
+class ErrorAnswer(_Answer):
+    """The call failed: a stable code and a sentence for a person."""
+
+    code: str
+    message: str
+    opc_request_id: str | None = None
+
+
+class Failure(_Answer):
+    """One resource of a call that failed while others did not."""
+
+    resource_id: str
+    code: str
+    message: str
+    opc_request_id: str | None = None
+
+
+class SkippedResource(_Answer):
+    resource_id: str
+    reason: str
+
+
+class BackupAnswer(_Answer):
+    """One backup, as the Core API names its fields."""
+
+    id: str
+    lifecycle_state: str
+    type: str | None = None
+    display_name: str | None = None
+    volume_id: str | None = None
+    boot_volume_id: str | None = None
+    compartment_id: str | None = None
+    time_created: str | None = None
+    opc_request_id: str | None = None
+    outcome: Outcome | None = "created"
+
+    @classmethod
+    def from_backup(cls, backup: OciBackup, *, opc_request_id: str | None, outcome: Outcome | None) -> BackupAnswer:
+        return cls(
+            id=backup.id,
+            lifecycle_state=backup.lifecycle_state,
+            type=backup.type,
+            display_name=backup.display_name,
+            volume_id=backup.volume_id,
+            boot_volume_id=backup.boot_volume_id,
+            compartment_id=backup.compartment_id,
+            time_created=backup.time_created,
+            opc_request_id=opc_request_id,
+            outcome=outcome,
+        )
+
+
+class BackupsAnswer(_Answer):
+    """Several resources in one call (an alarm naming several volumes)."""
+
+    backups: list[BackupAnswer]
+    failures: list[Failure] | None = None
+    skipped: list[SkippedResource] | None = None
+
+
+class IgnoredAnswer(_Answer):
+    """Nothing to do: an event type or alarm state this function does not act on, an opted-out volume."""
+
+    ignored: Literal[True] = True
+    reason: str
+    trigger: str
+    resource_id: str | None = None
+    skipped: list[SkippedResource] | None = None
+
+
+class CopyAnswer(_Answer):
+    region: str
+    outcome: CopyOutcome
+    id: str | None = None
+    lifecycle_state: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class LifecycleAnswer(_Answer):
+    """A finished backup: the copies made of it and what retention deleted (or, in a dry run, would)."""
+
+    backup: BackupAnswer
+    copies: list[CopyAnswer] | None = None
+    pruned: list[str] | None = None
+    kept: int | None = None
+    dry_run: bool | None = None
+    failures: list[Failure] | None = None
+
+
+Answer = ErrorAnswer | BackupAnswer | BackupsAnswer | IgnoredAnswer | LifecycleAnswer

@@ -1,0 +1,131 @@
+"""Core Services (Blockstorage and Compute, API 20160918): the operations this function calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ..deadline import Deadline
+from ..errors import NotFound
+from ..models import Kind, OciBackup, OciBootVolumeAttachment, OciVolume, ResourceKind
+from ..settings import Settings
+from .base import Credentials, OciClient, Operation, Service, parse, parse_list
+
+CORE = Service("blockstorage", "/20160918", "https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}", "iaas")
+LIST_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class KindOperations:
+    """The operations on one kind of volume and its backups."""
+
+    get_volume: Operation
+    create_backup: Operation
+    get_backup: Operation
+    list_backups: Operation
+    copy_backup: Operation
+    delete_backup: Operation
+
+
+KIND_OPERATIONS: dict[ResourceKind, KindOperations] = {
+    "volume": KindOperations(
+        Operation("GetVolume", "GET", "/volumes/{id}"),
+        Operation("CreateVolumeBackup", "POST", "/volumeBackups"),
+        Operation("GetVolumeBackup", "GET", "/volumeBackups/{id}"),
+        Operation("ListVolumeBackups", "GET", "/volumeBackups"),
+        Operation("CopyVolumeBackup", "POST", "/volumeBackups/{id}/actions/copy"),
+        Operation("DeleteVolumeBackup", "DELETE", "/volumeBackups/{id}"),
+    ),
+    "bootVolume": KindOperations(
+        Operation("GetBootVolume", "GET", "/bootVolumes/{id}"),
+        Operation("CreateBootVolumeBackup", "POST", "/bootVolumeBackups"),
+        Operation("GetBootVolumeBackup", "GET", "/bootVolumeBackups/{id}"),
+        Operation("ListBootVolumeBackups", "GET", "/bootVolumeBackups"),
+        Operation("CopyBootVolumeBackup", "POST", "/bootVolumeBackups/{id}/actions/copy"),
+        Operation("DeleteBootVolumeBackup", "DELETE", "/bootVolumeBackups/{id}"),
+    ),
+}
+LIST_BOOT_VOLUME_ATTACHMENTS = Operation("ListBootVolumeAttachments", "GET", "/bootVolumeAttachments")
+OPERATIONS: tuple[Operation, ...] = (
+    LIST_BOOT_VOLUME_ATTACHMENTS,
+    *(getattr(operations, field.name) for operations in KIND_OPERATIONS.values() for field in fields(operations)),
+)
+
+_BACKUP_LIST = TypeAdapter(list[OciBackup])
+_ATTACHMENT_LIST = TypeAdapter(list[OciBootVolumeAttachment])
+
+
+@dataclass(frozen=True)
+class Created:
+    backup: OciBackup
+    request_id: str | None
+
+
+class CoreClient:
+    def __init__(self, credentials: Credentials, settings: Settings) -> None:
+        self._oci = OciClient(credentials, CORE, settings.core_endpoint)
+
+    def get_volume(self, kind: Kind, volume_id: str, deadline: Deadline) -> OciVolume:
+        reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].get_volume, path_params={"id": volume_id})
+        return parse(OciVolume, reply)
+
+    def create_backup(self, kind: Kind, body: dict[str, Any], retry_token: str, deadline: Deadline) -> Created:
+        reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].create_backup, body=body, retry_token=retry_token)
+        return Created(parse(OciBackup, reply), reply.request_id)
+
+    def get_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> Created:
+        reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].get_backup, path_params={"id": backup_id})
+        return Created(parse(OciBackup, reply), reply.request_id)
+
+    def backups_of(self, kind: Kind, volume_id: str, compartment_id: str, deadline: Deadline) -> Iterator[OciBackup]:
+        """Every backup of the volume, newest first, page after page (`opc-next-page`)."""
+        query: dict[str, str | int] = {
+            "compartmentId": compartment_id,
+            kind.id_field: volume_id,
+            "sortBy": "TIMECREATED",
+            "sortOrder": "DESC",
+            "limit": LIST_PAGE_SIZE,
+        }
+        while True:
+            reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].list_backups, query=query)
+            yield from parse_list(_BACKUP_LIST, reply)
+            next_page = reply.headers.get("opc-next-page")
+            if not next_page:
+                return
+            query = {**query, "page": next_page}
+
+    def copy_backup(
+        self,
+        kind: Kind,
+        backup_id: str,
+        *,
+        region: str,
+        display_name: str | None,
+        kms_key_id: str | None,
+        retry_token: str,
+        deadline: Deadline,
+    ) -> Created:
+        body = {"destinationRegion": region, "displayName": display_name, "kmsKeyId": kms_key_id}
+        reply = self._oci.call(
+            deadline,
+            KIND_OPERATIONS[kind.name].copy_backup,
+            path_params={"id": backup_id},
+            body={key: value for key, value in body.items() if value is not None},
+            retry_token=retry_token,
+        )
+        return Created(parse(OciBackup, reply), reply.request_id)
+
+    def delete_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> str | None:
+        """The opc-request-id; a backup already gone raises NotFound, which callers take as done."""
+        return self._oci.call(deadline, KIND_OPERATIONS[kind.name].delete_backup, path_params={"id": backup_id}).request_id
+
+    def boot_volume_of(self, instance_id: str, compartment_id: str, availability_domain: str, deadline: Deadline) -> str:
+        query = {"availabilityDomain": availability_domain, "compartmentId": compartment_id, "instanceId": instance_id}
+        reply = self._oci.call(deadline, LIST_BOOT_VOLUME_ATTACHMENTS, query=query)
+        attached = [a for a in parse_list(_ATTACHMENT_LIST, reply) if a.lifecycle_state in (None, "ATTACHING", "ATTACHED")]
+        if not attached:
+            raise NotFound(f"Instance {instance_id} has no attached boot volume.", opc_request_id=reply.request_id)
+        return attached[0].boot_volume_id

@@ -1,0 +1,114 @@
+"""The domain every source and the service share: a trigger, the jobs it asks for, the retry
+token that makes each create happen once, and the provenance tags that mark what we made."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from .models import BackupRequest, Kind, OciBackup
+
+Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed"]
+Delivery = Literal["direct", "api-gateway", "notifications"]
+
+TRIGGER_TAG = "backup-trigger"
+TRIGGER_ID_TAG = "backup-trigger-id"
+MAX_TAG_VALUE_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How a call came: its delivery, the identity that delivery gives it (a message id, a client's
+    retry token), and the platform's call id."""
+
+    delivery: Delivery
+    identity: str | None
+    call_id: str
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    """An instance whose boot volume is to be found, then backed up."""
+
+    instance_id: str
+    compartment_id: str
+    availability_domain: str
+
+    @property
+    def resource_id(self) -> str:
+        return self.instance_id
+
+
+@dataclass(frozen=True)
+class BackupJob:
+    """One backup to make, exactly once: `retry_token` is the same every time the trigger comes again."""
+
+    target: BackupRequest | InstanceRef
+    retry_token: str
+
+    @property
+    def resource_id(self) -> str:
+        return self.target.resource_id
+
+
+@dataclass(frozen=True)
+class LifecycleJob:
+    """A finished backup to copy and to apply retention around; read from OCI, never from the payload."""
+
+    kind: Kind
+    backup_id: str
+
+    @property
+    def resource_id(self) -> str:
+        return self.backup_id
+
+
+Job = BackupJob | LifecycleJob
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A resource the trigger named that is not worked on, and why."""
+
+    resource_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Trigger:
+    source: Source
+    delivery: Delivery
+    trigger_id: str
+    time: datetime
+    jobs: tuple[Job, ...] = ()
+    ignored: str | None = None
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def tag_source(self) -> str:
+        """A request is known by how it came (direct, api-gateway, notifications); every other source by its name."""
+        return self.delivery if self.source == "request" else self.source
+
+    @property
+    def tag_id(self) -> str:
+        return self.trigger_id[:MAX_TAG_VALUE_LENGTH]
+
+    def tags(self) -> dict[str, str]:
+        return {TRIGGER_TAG: self.tag_source, TRIGGER_ID_TAG: self.tag_id}
+
+    def made(self, backup: OciBackup) -> bool:
+        """Whether `backup` is the one this very trigger asked for (a redelivery finds it again)."""
+        tags = backup.freeform_tags
+        return tags.get(TRIGGER_ID_TAG) == self.tag_id and tags.get(TRIGGER_TAG) == self.tag_source
+
+
+def retry_token(source: Source, trigger_id: str, *parts: str) -> str:
+    """Same trigger and same resource (and region, for copies) → same token: 64 hex characters, OCI's maximum."""
+    return hashlib.sha256("\n".join((source, trigger_id, *parts)).encode()).hexdigest()
+
+
+def made_by_us(backup: OciBackup) -> bool:
+    """A backup this function made: it carries our provenance tag and no backup policy made it."""
+    return TRIGGER_TAG in backup.freeform_tags and backup.source_type != "SCHEDULED"
