@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run invoke test lint typecheck bench clean
+.PHONY: run invoke test lint typecheck bench schema schema-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ typecheck: $(STAMP)
 ## make bench: cold start, warm latency and memory against a bare fdk function
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+## make schema: the JSON Schema of every answer, written to schema/answers.schema.json (API Gateway clients read it)
+schema: $(STAMP)
+	$(PY) -m tools.answers_schema
+
+schema-check: $(STAMP)
+	$(PY) -m tools.answers_schema --check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .local

@@ -13,7 +13,7 @@ from .models import OciBackup
 Outcome = Literal["created", "existing", "in-progress"]
 CopyOutcome = Literal["created", "existing", "failed"]
 
-_ANSWER = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+_ANSWER = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class _Answer(BaseModel):

@@ -16,8 +16,9 @@ from .ocids import BOOT_VOLUME, BOOT_VOLUME_BACKUP, VOLUME, VOLUME_BACKUP, BootV
 BackupType = Literal["FULL", "INCREMENTAL"]
 ResourceKind = Literal["volume", "bootVolume"]
 
-STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, alias_generator=to_camel)
-TOLERANT = ConfigDict(extra="ignore", frozen=True, alias_generator=to_camel, populate_by_name=True)
+# defer_build: a model's validator is built the first time a call needs it, not when the module loads.
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, alias_generator=to_camel, defer_build=True)
+TOLERANT = ConfigDict(extra="ignore", frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 @dataclass(frozen=True)

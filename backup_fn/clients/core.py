@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -54,8 +55,15 @@ OPERATIONS: tuple[Operation, ...] = (
     *(getattr(operations, field.name) for operations in KIND_OPERATIONS.values() for field in fields(operations)),
 )
 
-_BACKUP_LIST = TypeAdapter(list[OciBackup])
-_ATTACHMENT_LIST = TypeAdapter(list[OciBootVolumeAttachment])
+
+@functools.cache
+def _backup_list() -> TypeAdapter[list[OciBackup]]:
+    return TypeAdapter(list[OciBackup])
+
+
+@functools.cache
+def _attachment_list() -> TypeAdapter[list[OciBootVolumeAttachment]]:
+    return TypeAdapter(list[OciBootVolumeAttachment])
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ class CoreClient:
         }
         while True:
             reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].list_backups, query=query)
-            yield from parse_list(_BACKUP_LIST, reply)
+            yield from parse_list(_backup_list(), reply)
             next_page = reply.headers.get("opc-next-page")
             if not next_page:
                 return
@@ -125,7 +133,7 @@ class CoreClient:
     def boot_volume_of(self, instance_id: str, compartment_id: str, availability_domain: str, deadline: Deadline) -> str:
         query = {"availabilityDomain": availability_domain, "compartmentId": compartment_id, "instanceId": instance_id}
         reply = self._oci.call(deadline, LIST_BOOT_VOLUME_ATTACHMENTS, query=query)
-        attached = [a for a in parse_list(_ATTACHMENT_LIST, reply) if a.lifecycle_state in (None, "ATTACHING", "ATTACHED")]
+        attached = [a for a in parse_list(_attachment_list(), reply) if a.lifecycle_state in (None, "ATTACHING", "ATTACHED")]
         if not attached:
             raise NotFound(f"Instance {instance_id} has no attached boot volume.", opc_request_id=reply.request_id)
         return attached[0].boot_volume_id
