@@ -25,6 +25,10 @@ CLIENT_CODES = {
     "BackupInProgress",
 }
 
+EDGE_NUMBERS = [0, -1, 2**31, 2**53 + 1, 2**63, -(2**63) - 1, 10**30, 1e308, -1e-308, 5e-324, 0.1]
+ODD_TEXT = st.sampled_from(
+    ["", " ", "\n", "\u0000", "\u202e", "\ud7ff\ue000", "é" * 300, "ocid1.volume.oc1.iad." + "a" * 240, "x" * 70_000]
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
@@ -67,7 +71,25 @@ def removed(value: Any, path: tuple[Any, ...]) -> Any:
 def hostile_bodies(draw: st.DrawFn) -> bytes:
     payload = draw(st.sampled_from(PAYLOADS))
     candidates = paths(payload)
-    mutation = draw(st.sampled_from(["retype", "remove", "add", "truncate", "oversize", "anything", "bytes"]))
+    mutation = draw(
+        st.sampled_from(
+            [
+                "retype",
+                "remove",
+                "add",
+                "truncate",
+                "oversize",
+                "anything",
+                "bytes",
+                "deep",
+                "edge",
+                "text",
+                "space",
+                "duplicate",
+                "constant",
+            ]
+        )
+    )
     if mutation == "retype" and candidates:
         return json.dumps(replaced(payload, draw(st.sampled_from(candidates)), draw(json_values))).encode()
     if mutation == "remove" and candidates:
@@ -81,14 +103,33 @@ def hostile_bodies(draw: st.DrawFn) -> bytes:
         return raw[: draw(st.integers(0, len(raw) - 1))]
     if mutation == "oversize":
         return json.dumps({**payload, "padding": "x" * draw(st.integers(65 * 1024, 200 * 1024))}).encode()
+    if mutation == "deep" and candidates:
+        depth = draw(st.integers(20, 3000))
+        raw = json.dumps(replaced(payload, draw(st.sampled_from(candidates)), "__deep__"))
+        return raw.replace('"__deep__"', '{"a":' * depth + "1" + "}" * depth).encode()
+    if mutation == "edge" and candidates:
+        return json.dumps(replaced(payload, draw(st.sampled_from(candidates)), draw(st.sampled_from(EDGE_NUMBERS)))).encode()
+    if mutation == "text" and candidates:
+        return json.dumps(replaced(payload, draw(st.sampled_from(candidates)), draw(ODD_TEXT))).encode()
+    if mutation == "space":
+        raw = json.dumps(payload)
+        return raw.replace('"ocid1.', draw(st.sampled_from(['" ocid1.', '"\\nocid1.', '"\\tocid1.'])), 1).encode()
+    if mutation == "duplicate" and isinstance(payload, dict) and payload:
+        key = draw(st.sampled_from(sorted(payload)))
+        return json.dumps(payload)[:-1].encode() + b", " + json.dumps({key: draw(json_values)})[1:].encode()
+    if mutation == "constant" and candidates:
+        marker = "__constant__"
+        raw = json.dumps(replaced(payload, draw(st.sampled_from(candidates)), marker))
+        return raw.replace(f'"{marker}"', draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999"]))).encode()
     if mutation == "anything":
         return json.dumps(draw(json_values)).encode()
     return draw(st.binary(max_size=300))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=hostile_bodies(), delivery=st.sampled_from(["direct", "notifications", "api-gateway"]))
-def test_hostile_payloads_get_clean_answers(function, body, delivery):
+def test_hostile_payloads_get_clean_answers(function, emulator, body, delivery):
+    creates_before = sum(1 for r in emulator.requests if r.operation.startswith(("Create", "Copy", "Delete")))
     result = function.call(Call(body=body, delivery=delivery))
     assert result.status == 200, result.body
     assert result.http_status < 500, result.body
@@ -99,6 +140,9 @@ def test_hostile_payloads_get_clean_answers(function, body, delivery):
     if "code" in answer:
         assert answer["code"] in CLIENT_CODES, answer
         assert answer["message"]
+        if answer["code"] in ("InvalidParameter", "PayloadTooLarge"):
+            creates_after = sum(1 for r in emulator.requests if r.operation.startswith(("Create", "Copy", "Delete")))
+            assert creates_after == creates_before, "an invalid body must create nothing"
     else:
         assert answer.get("ignored") is True or "id" in answer or "backups" in answer, answer
     assert function.alive()
