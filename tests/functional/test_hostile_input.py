@@ -105,22 +105,22 @@ def hostile_bodies(draw: st.DrawFn) -> bytes:
         return json.dumps({**payload, "padding": "x" * draw(st.integers(65 * 1024, 200 * 1024))}).encode()
     if mutation == "deep" and candidates:
         depth = draw(st.integers(20, 3000))
-        raw = json.dumps(replaced(payload, draw(st.sampled_from(candidates)), "__deep__"))
-        return raw.replace('"__deep__"', '{"a":' * depth + "1" + "}" * depth).encode()
+        text = json.dumps(replaced(payload, draw(st.sampled_from(candidates)), "__deep__"))
+        return text.replace('"__deep__"', '{"a":' * depth + "1" + "}" * depth).encode()
     if mutation == "edge" and candidates:
         return json.dumps(replaced(payload, draw(st.sampled_from(candidates)), draw(st.sampled_from(EDGE_NUMBERS)))).encode()
     if mutation == "text" and candidates:
         return json.dumps(replaced(payload, draw(st.sampled_from(candidates)), draw(ODD_TEXT))).encode()
     if mutation == "space":
-        raw = json.dumps(payload)
-        return raw.replace('"ocid1.', draw(st.sampled_from(['" ocid1.', '"\\nocid1.', '"\\tocid1.'])), 1).encode()
+        text = json.dumps(payload)
+        return text.replace('"ocid1.', draw(st.sampled_from(['" ocid1.', '"\\nocid1.', '"\\tocid1.'])), 1).encode()
     if mutation == "duplicate" and isinstance(payload, dict) and payload:
         key = draw(st.sampled_from(sorted(payload)))
         return json.dumps(payload)[:-1].encode() + b", " + json.dumps({key: draw(json_values)})[1:].encode()
     if mutation == "constant" and candidates:
         marker = "__constant__"
-        raw = json.dumps(replaced(payload, draw(st.sampled_from(candidates)), marker))
-        return raw.replace(f'"{marker}"', draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999"]))).encode()
+        text = json.dumps(replaced(payload, draw(st.sampled_from(candidates)), marker))
+        return text.replace(f'"{marker}"', draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999"]))).encode()
     if mutation == "anything":
         return json.dumps(draw(json_values)).encode()
     return draw(st.binary(max_size=300))

@@ -2,10 +2,11 @@
 now refused where it is parsed, as a client error naming the field (or, in an alarm, skipped)."""
 
 import json
+from typing import Any
 
 import pytest
 
-from backup_fn.domain import Arrival
+from backup_fn.domain import Arrival, Trigger
 from backup_fn.errors import InvalidRequest
 from backup_fn.sources import parse_trigger
 from localoci.samples import sample
@@ -13,7 +14,7 @@ from localoci.samples import sample
 VOLUME = "ocid1.volume.oc1.iad.abuwcljrappdata000000000000000000000000000000000000000001"
 
 
-def parse(payload: object) -> object:
+def parse(payload: object) -> Trigger:
     return parse_trigger(json.dumps(payload).encode(), Arrival("notifications", "m-1", "c"))
 
 
@@ -23,7 +24,7 @@ def refused(raw: bytes) -> str:
     return caught.value.message
 
 
-def alarm_with(*resource_ids: object) -> dict[str, object]:
+def alarm_with(*resource_ids: object) -> Any:
     payload = sample("alarm-ok-to-firing.json").payload
     payload["alarmMetaData"][0]["dimensions"] = [{"resourceId": r} for r in resource_ids]
     return payload
