@@ -11,6 +11,12 @@ resource type the stack in deploy/terraform uses) are written.
     python deploy/extract_provider_schema.py /path/to/terraform-provider-oci --ref v8.28.0 \\
         --out deploy/provider-snapshot/oci-provider-8.28.0.json
 
+The documented top-level arguments are cross-checked against the resource's Go schema
+(`internal/service/*/<name>_resource.go`, the entries of its top-level `Schema` map that are
+Required or Optional): a documented argument missing from the code, or a required flag that
+differs, stops the extraction; arguments the code has but the docs do not are recorded as
+`undocumented_arguments` (not allowed by the checker, since nothing documents them).
+
 Each resource gets:
   arguments:  {name: {"required": bool, "arguments": {...nested block arguments...}}}
               an entry with nested arguments is a nested block (`name { ... }`), the others are
@@ -80,9 +86,7 @@ def parse_attributes(text: str) -> list[str]:
     return sorted(names | {"id"})
 
 
-def read_doc(checkout: Path, ref: str | None, resource: str) -> str:
-    name = resource.removeprefix("oci_")
-    relative = f"{DOCS_DIR}/{name}.html.markdown"
+def read_file(checkout: Path, ref: str | None, relative: str) -> str:
     if ref is None:
         return (checkout / relative).read_text(encoding="utf-8")
     return subprocess.run(
@@ -91,6 +95,51 @@ def read_doc(checkout: Path, ref: str | None, resource: str) -> str:
         capture_output=True,
         text=True,
     ).stdout
+
+
+def read_doc(checkout: Path, ref: str | None, resource: str) -> str:
+    return read_file(checkout, ref, f"{DOCS_DIR}/{resource.removeprefix('oci_')}.html.markdown")
+
+
+def go_schema_file(checkout: Path, ref: str | None, resource: str) -> str:
+    suffix = f"/{resource.removeprefix('oci_')}_resource.go"
+    if ref is None:
+        names = [str(p.relative_to(checkout)) for p in checkout.glob(f"internal/service/*/{suffix[1:]}")]
+    else:
+        names = subprocess.run(
+            ["git", "--git-dir", str(checkout), "ls-tree", "-r", "--name-only", ref, "internal/service"],  # noqa: S607
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+    found = [name for name in names if name.endswith(suffix)]
+    if len(found) != 1:
+        raise SystemExit(f"{resource}: expected one internal/service/*{suffix}, found {found}")
+    return found[0]
+
+
+GO_ENTRY = re.compile(r'^\t\t\t"(\w+)": \{\n(.*?)^\t\t\t\},', re.MULTILINE | re.DOTALL)
+
+
+def go_arguments(source: str) -> dict[str, bool]:
+    """Top-level arguments of a resource's Go schema: name → required."""
+    body = source[source.index("Schema: map[string]*schema.Schema{") :]
+    found: dict[str, bool] = {}
+    for match in GO_ENTRY.finditer(body):
+        flags = re.findall(r"^\t\t\t\t(Required|Optional):\s+true", match[2], re.MULTILINE)
+        if flags:
+            found[match[1]] = "Required" in flags
+    return found
+
+
+def cross_check(resource: str, documented: dict[str, Any], code: dict[str, bool]) -> list[str]:
+    """Arguments the code has but the docs do not; stops on a documented one the code lacks."""
+    for name, spec in documented.items():
+        if name not in code:
+            raise SystemExit(f"{resource}: documented argument {name!r} is not in the Go schema")
+        if spec["required"] != code[name]:
+            raise SystemExit(f"{resource}: {name!r} is required={spec['required']} in the docs, {code[name]} in the Go schema")
+    return sorted(set(code) - set(documented))
 
 
 def resolve_commit(checkout: Path, ref: str | None) -> str | None:
@@ -129,7 +178,13 @@ def extract(checkout: Path, ref: str | None, resources: list[str], version: str)
         arguments = parse_arguments(text)
         if not arguments:
             raise SystemExit(f"{resource}: no arguments found in its documentation page")
-        snapshot["resources"][resource] = {"arguments": arguments, "attributes": parse_attributes(text)}
+        go_file = go_schema_file(checkout, ref, resource)
+        undocumented = cross_check(resource, arguments, go_arguments(read_file(checkout, ref, go_file)))
+        snapshot["resources"][resource] = {
+            "arguments": arguments,
+            "attributes": parse_attributes(text),
+            "go_schema": {"file": go_file, "undocumented_arguments": undocumented},
+        }
     return snapshot
 
 

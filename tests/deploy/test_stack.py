@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deploy import check_stack
-from deploy.extract_provider_schema import parse_arguments, parse_attributes, stack_resource_types
+from deploy.extract_provider_schema import cross_check, go_arguments, parse_arguments, parse_attributes, stack_resource_types
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -219,3 +219,32 @@ def test_permissions_table_is_well_formed() -> None:
             for need in spec["permissions"]:
                 assert need["verb"] in table["verbs"]
                 assert re.fullmatch(r"[A-Z_]+", need["permission"])
+
+
+def test_the_extractor_cross_checks_the_go_schema() -> None:
+    source = "\n".join(
+        [
+            "func R() *schema.Resource {",
+            "\treturn &schema.Resource{",
+            "\t\tSchema: map[string]*schema.Schema{",
+            '\t\t\t"topic_id": {',
+            "\t\t\t\tType:     schema.TypeString,",
+            "\t\t\t\tRequired: true,",
+            "\t\t\t},",
+            '\t\t\t"delivery_policy": {',
+            "\t\t\t\tType:     schema.TypeString,",
+            "\t\t\t\tOptional: true,",
+            "\t\t\t},",
+            '\t\t\t"state": {',
+            "\t\t\t\tType:     schema.TypeString,",
+            "\t\t\t\tComputed: true,",
+            "\t\t\t},",
+        ]
+    )
+    code = go_arguments(source)
+    assert code == {"topic_id": True, "delivery_policy": False}
+    assert cross_check("oci_x", {"topic_id": {"required": True, "arguments": {}}}, code) == ["delivery_policy"]
+    with pytest.raises(SystemExit, match="required=False in the docs"):
+        cross_check("oci_x", {"topic_id": {"required": False, "arguments": {}}}, code)
+    with pytest.raises(SystemExit, match="not in the Go schema"):
+        cross_check("oci_x", {"endpoint": {"required": True, "arguments": {}}}, code)
