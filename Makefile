@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run invoke test lint typecheck bench schema schema-check clean
+.PHONY: run invoke test lint typecheck bench schema schema-check check-stack stack-zip clean
+
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +44,24 @@ schema: $(STAMP)
 schema-check: $(STAMP)
 	$(PY) -m tools.answers_schema --check
 
+# checkov lives in its own virtualenv: its dependencies are pinned apart from the function's.
+$(CHECKOV_STAMP): deploy/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r deploy/requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+## make check-stack: the deploy stack (deploy/terraform) checked without terraform, then checkov's Terraform checks
+check-stack: $(STAMP) $(CHECKOV_STAMP)
+	$(PY) -m deploy.check_stack
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --directory deploy/terraform --framework terraform \
+		--skip-download --quiet --compact --config-file deploy/checkov.yaml
+
+## make stack-zip: the Resource Manager zip (.local/volume-backup-stack.zip) of deploy/terraform
+stack-zip: $(STAMP)
+	mkdir -p .local
+	rm -f .local/volume-backup-stack.zip
+	cd deploy/terraform && ../../$(PY) -m zipfile -c ../../.local/volume-backup-stack.zip *.tf schema.yaml
+	@echo "Resource Manager zip: .local/volume-backup-stack.zip"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .local
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache .local
