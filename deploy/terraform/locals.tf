@@ -5,7 +5,7 @@ locals {
   kms_key_ids                  = [for key in split(",", var.kms_key_ids) : trimspace(key) if trimspace(key) != ""]
 
   # Features, all known at plan time: each one turns on its resources and policy statements.
-  lifecycle_on         = var.copy_to_regions != "" || var.keep_last != ""
+  lifecycle_on         = var.copy_to_regions != "" || var.keep_last != "" || var.keep_days != ""
   failure_topic_on     = var.failure_topic_id != "" || var.create_failure_topic
   create_failure_topic = var.failure_topic_id == "" && var.create_failure_topic
   metrics_on           = var.metrics_namespace != ""
