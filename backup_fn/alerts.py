@@ -105,7 +105,8 @@ def failure_message(outcome: CallOutcome, facts: CallFacts) -> tuple[str, str]:
     assert deciding is not None
     resource = next((resource for resource, error in failures if error is deciding), "")
     more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-    title = f"Backup failed: {deciding.code} {resource or (trigger.source if trigger else 'request')}{more}"[:MAX_TITLE_LENGTH]
+    subject = resource or (f"{trigger.source} {trigger.trigger_id}" if trigger else "trigger unreadable")
+    title = f"Backup failed: {deciding.code}, {subject}{more}"[:MAX_TITLE_LENGTH]
     body: dict[str, Any] = {
         "callId": facts.call_id,
         "trigger": trigger.source if trigger else None,

@@ -90,11 +90,11 @@ class LocalIdentity:
         }
 
 
-def create_identity(directory: Path) -> LocalIdentity:
+def create_identity(directory: Path, *, token_lifetime: float = TOKEN_LIFETIME_SECONDS) -> LocalIdentity:
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     identity = LocalIdentity(directory, issuer_key=_new_key(), session_key=_new_key())
     identity.private_key_path.write_bytes(_pem(identity.session_key))
     identity.private_key_path.chmod(0o600)
-    identity.issue_token()
+    identity.issue_token(token_lifetime)
     return identity

@@ -69,6 +69,8 @@ def outcome_of(body: Any) -> str:
         return "unreadable"
     if "backups" in body:
         return "backups"
+    if "backup" in body:
+        return "lifecycle"
     if body.get("ignored") is True:
         return "ignored"
     if "code" in body and "message" in body:
@@ -113,6 +115,16 @@ def describe(sample: Sample, result: CallResult) -> str:
         parts = [f"{b['id']} {b['lifecycleState']} ({b.get('volumeId') or b.get('bootVolumeId')})" for b in body["backups"]]
         parts += [f"FAILED {f['resourceId']}: {f['code']}" for f in body.get("failures", [])]
         return f"{status} {len(body['backups'])} backups: " + "; ".join(parts)
+    if outcome == "lifecycle":
+        backup = body["backup"]
+        parts = [f"{backup['id']} {backup['lifecycleState']}"]
+        parts += [
+            f"copy to {c['region']}: {c.get('id') or c.get('code')} {c.get('lifecycleState', '')}".rstrip() for c in body.get("copies", [])
+        ]
+        if "pruned" in body:
+            verb = "would delete" if body.get("dryRun") else "deleted"
+            parts.append(f"retention {verb} {len(body['pruned'])}, kept {body.get('kept')}")
+        return f"{status} lifecycle: " + "; ".join(parts)
     if outcome == "ignored":
         return f"{status} ignored: {body['reason']}"
     if outcome == "error":

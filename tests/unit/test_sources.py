@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from backup_fn.delivery import arrival_of
-from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, Arrival, InstanceRef, Skipped, retry_token
+from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, Arrival, InstanceRef, LifecycleJob, Skipped, retry_token
 from backup_fn.errors import InvalidRequest, MethodNotAllowed, PayloadTooLarge
 from backup_fn.models import BackupRequest
 from backup_fn.sources import MAX_BODY_BYTES, parse_json, parse_trigger
@@ -46,6 +46,9 @@ def test_every_sample_dispatches_to_its_source(s):
     assert trigger.source == expected_source
     assert (trigger.ignored is not None) == (s.name in {"event-createvolume-begin.json", "alarm-firing-to-ok.json"})
     for job in trigger.jobs:
+        if isinstance(job, LifecycleJob):
+            assert job.backup_id == payload["data"]["resourceId"]
+            continue
         assert len(job.retry_token) == 64
         int(job.retry_token, 16)
 
