@@ -84,9 +84,8 @@ def run_chain(server: FdkServer, emulator: CoreEmulator) -> int:
     for copied in answer.get("copies", []):
         print(f"ok     copied to {copied['region']}: {copied.get('id') or copied.get('code')} {copied.get('lifecycleState', '')}")
     kept = {b["id"]: b for b in emulator.backups_for(volume_id)}
-    print(
-        f"ok     retention (KEEP_LAST={DEMO_CONFIG['KEEP_LAST']}): deleted {len(answer.get('pruned', []))}, kept {answer.get('kept')} of its own"
-    )
+    pruned = len(answer.get("pruned", []))
+    print(f"ok     retention (KEEP_LAST={DEMO_CONFIG['KEEP_LAST']}): deleted {pruned}, kept {answer.get('kept')} of its own")
     for backup_id, item in sorted(kept.items(), key=lambda pair: str(pair[1].get("timeCreated"))):
         if item.get("sourceType") == "SCHEDULED":
             who = "a backup policy's: never touched"
