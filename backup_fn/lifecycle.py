@@ -37,7 +37,8 @@ class Lifecycle:
             )
         if backup.lifecycle_state == "FAULTY":
             error = BackupFaulty(f"Backup {backup.id} of {backup.source_id} ended FAULTY.", opc_request_id=read.request_id)
-            return JobResult(job.backup_id, lifecycle=LifecycleAnswer(backup=summary), error=error)
+            failure = Failure(resource_id=backup.id, code=error.code, message=error.message, opc_request_id=error.opc_request_id)
+            return JobResult(job.backup_id, lifecycle=LifecycleAnswer(backup=summary, failures=[failure]), error=error)
         if backup.lifecycle_state in ("TERMINATING", "TERMINATED"):
             return JobResult(job.backup_id, skipped=f"{job.backup_id} is {backup.lifecycle_state}: nothing to copy.")
         if backup.lifecycle_state != "AVAILABLE":

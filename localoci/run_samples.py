@@ -98,6 +98,7 @@ def run_chain(server: FdkServer, emulator: CoreEmulator) -> int:
 
 
 def run_all(server: FdkServer, samples: list[Sample]) -> int:
+    """Sends every sample; how many got an answer other than the manifest expects."""
     failures = 0
     width = max(len(s.name) for s in samples)
     for sample in samples:
@@ -108,8 +109,7 @@ def run_all(server: FdkServer, samples: list[Sample]) -> int:
         for problem in found:
             print(f"       -> {problem}")
         failures += bool(found)
-    print(f"\n{len(samples) - failures} passed, {failures} failed")
-    return 1 if failures else 0
+    return failures
 
 
 def invoke(server: FdkServer, path: Path, delivery: str | None) -> int:
@@ -145,9 +145,12 @@ def main(argv: list[str] | None = None) -> int:
                 if args.invoke:
                     code = invoke(server, args.invoke, args.delivery)
                 else:
-                    code = run_all(server, load_samples())
-                    code = run_chain(server, emulator) or code
+                    samples = load_samples()
+                    failed = run_all(server, samples) + run_chain(server, emulator)
                     print_alerts(emulator)
+                    checks = len(samples) + 1
+                    print(f"\n{checks - failed} passed, {failed} failed")
+                    code = 1 if failed else 0
                 if args.log or code:
                     print("\nfunction log:\n" + server.log_text())
                 return code

@@ -35,7 +35,8 @@ def start_function(tmp_path: Path, identity: LocalIdentity, emulator: CoreEmulat
     servers: list[FdkServer] = []
 
     def start(name: str = "fn", **config: str) -> FdkServer:
-        env = {**identity.env(), "OCI_CORE_ENDPOINT": emulator.url, **config}
+        endpoints = {name: emulator.url for name in ("OCI_CORE_ENDPOINT", "OCI_NOTIFICATIONS_ENDPOINT", "OCI_TELEMETRY_ENDPOINT")}
+        env = {**identity.env(), **endpoints, **config}
         server = FdkServer(REPO / "func.py", tmp_path / "fn", env, name=name).start()
         servers.append(server)
         return server

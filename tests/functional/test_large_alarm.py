@@ -54,8 +54,9 @@ def alarm(extra_dimensions: list[object] | None = None) -> bytes:
 def created(emulator: CoreEmulator) -> dict[str, int]:
     counts: dict[str, int] = {}
     for backup in emulator.backups.values():
-        if backup.get("sourceType") == "MANUAL":
-            counts[backup["volumeId"]] = counts.get(backup["volumeId"], 0) + 1
+        volume = str(backup.get("volumeId", ""))
+        if volume.startswith("ocid1.volume.oc1.iad.abuwcljrmany"):
+            counts[volume] = counts.get(volume, 0) + 1
     return counts
 
 

@@ -43,9 +43,9 @@ class Replies:
         return self.results.pop(0)
 
 
-def test_make_run_exits_non_zero_when_an_answer_differs(capsys):
+def test_make_run_counts_the_answers_that_differ(capsys):
     samples = [sample("request-volume.json"), sample("request-not-found.json")]
     missing = {"code": "NotAuthorizedOrNotFound", "message": "gone"}
     assert run_all(Replies(answer(200, CREATED), answer(200, missing)), samples) == 0  # type: ignore[arg-type]
     assert run_all(Replies(answer(200, missing), answer(200, missing)), samples) == 1  # type: ignore[arg-type]
-    assert "1 passed, 1 failed" in capsys.readouterr().out
+    assert "FAIL request-volume.json" in capsys.readouterr().out
