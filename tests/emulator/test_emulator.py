@@ -45,10 +45,11 @@ def send(
     token: str | None = None,
     headers: dict[str, str] | None = None,
     after_signing: dict[str, Any] | None = None,
+    prefix: str = "/20160918",
 ) -> requests.Response:
     """Signs like the SDK does, then optionally changes the request before it is sent."""
     data = json.dumps(body) if body is not None else None
-    prepared = requests.Request(method, f"{emulator.url}/20160918{path}", data=data, headers=headers or {}).prepare()
+    prepared = requests.Request(method, f"{emulator.url}{prefix}{path}", data=data, headers=headers or {}).prepare()
     signer = oci.auth.signers.SecurityTokenSigner(token or identity.token_path.read_text(), key or identity.session_key)
     signer(prepared)
     for name, value in (after_signing or {}).items():

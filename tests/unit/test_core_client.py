@@ -33,7 +33,7 @@ def deadline(seconds: float = 5.0) -> Deadline:
     return Deadline(at=time.monotonic() + seconds)
 
 
-def create(core: CoreClient, token: str = "t-1", seconds: float = 5.0) -> Created:  # noqa: S107 - a retry token
+def create(core: CoreClient, token: str = "t-1", seconds: float = 5.0) -> Created:
     return core.create_backup(KIND, {"volumeId": VOLUME, "type": "FULL"}, token, deadline(seconds))
 
 
