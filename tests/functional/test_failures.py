@@ -213,3 +213,27 @@ def test_redelivery_after_a_failed_first_attempt_creates_the_backup_once(functio
     for _ in range(2):
         assert function.call(s.call()).status == 200
     assert len(made(emulator, s.payload["data"]["resourceId"])) == 1
+
+
+@pytest.mark.parametrize(("delivery", "expected"), [("events", 502), ("api-gateway", 503)])
+def test_an_answer_that_trickles_in_is_cut_at_the_deadline(start_function, emulator, delivery, expected):
+    function = start_function()
+    emulator.add_fault(operation="GetVolume", trickle_seconds=60, times=None)
+    started = time.monotonic()
+    result = function.call(Call(body=sample("request-volume.json").body, delivery=delivery, deadline_seconds=5))
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, "the call outlived Fn-Deadline"
+    status = result.http_status if delivery == "api-gateway" else result.status
+    assert status == expected
+    assert result.json["code"] == "DeadlineExceeded"
+    assert function.alive()
+
+
+def test_an_upstream_html_page_is_never_pasted_into_the_answer(start_function, emulator):
+    function = start_function()
+    page = "<!DOCTYPE html><html><body><h1>403 Forbidden</h1><p>" + "proxy details " * 200 + "</p></body></html>"
+    emulator.add_fault(operation="GetVolume", status=403, body=page, times=None)
+    result = function.call(Call(body=sample("request-volume.json").body, delivery="api-gateway"))
+    assert result.http_status == 400
+    assert "<" not in result.json["message"]
+    assert "HTTP 403" in result.json["message"]

@@ -19,6 +19,7 @@ from localoci.identity import LocalIdentity
 
 VOLUME = "ocid1.volume.oc1.iad.abuwcljrappdata000000000000000000000000000000000000000001"
 KIND = KINDS["volume"]
+PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
 
 
 @pytest.fixture
@@ -106,3 +107,45 @@ def test_an_answer_slower_than_the_deadline_ends_at_the_deadline(core, emulator)
     with pytest.raises(DeadlineExceeded):
         core.get_volume(KIND, VOLUME, deadline(1.0))
     assert time.monotonic() - started < 1.5
+
+
+def test_an_html_error_page_becomes_a_short_message_with_its_status(core, emulator):
+    page = "<html><head><title>502 Bad Gateway</title></head><body>" + "x" * 5000 + "</body></html>"
+    emulator.add_fault(operation="GetVolume", status=404, body=page)
+    with pytest.raises(NotFound) as caught:
+        core.get_volume(KIND, VOLUME, deadline())
+    assert "<html" not in caught.value.message
+    assert "HTTP 404 with a text/html body" in caught.value.message
+    assert len(caught.value.message) < 200
+
+
+def test_an_html_5xx_page_is_retried_like_any_5xx(core, emulator):
+    emulator.add_fault(operation="GetVolume", status=502, body="<html>Bad Gateway</html>", times=2)
+    assert core.get_volume(KIND, VOLUME, deadline()).id == VOLUME
+    assert [r.status for r in emulator.requests] == [502, 502, 200]
+
+
+def test_a_body_that_is_not_utf8_is_the_transient_5xx_it_is(core, emulator):
+    emulator.add_fault(operation="GetVolume", status=400, body="r\u00e9ponse", body_encoding="latin-1", times=None)
+    with pytest.raises(ServiceUnavailable) as caught:
+        core.get_volume(KIND, VOLUME, deadline(2.0))
+    assert caught.value.transient
+    assert "not UTF-8" in caught.value.message
+    assert len(emulator.requests) >= 2
+
+
+def test_a_trickling_answer_is_cut_at_the_deadline(core, emulator):
+    emulator.add_fault(operation="GetVolume", trickle_seconds=20, times=None)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        core.get_volume(KIND, VOLUME, deadline(1.5))
+    assert time.monotonic() - started < 2.0
+
+
+def test_listing_follows_every_page(core, emulator):
+    emulator.state.max_page_size = 2
+    made = {emulator.add_backup(source_id=VOLUME) for _ in range(5)}
+    listed = list(core.backups_of(KIND, VOLUME, PROD, deadline()))
+    assert {b.id for b in listed} == made
+    pages = [r for r in emulator.requests if r.operation == "ListVolumeBackups"]
+    assert len(pages) == 3
