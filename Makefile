@@ -3,29 +3,48 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+REQUIREMENTS ?= requirements-dev.txt
 
-.PHONY: run invoke test lint typecheck bench schema schema-check check-stack stack-zip clean
+.PHONY: help run invoke test lint typecheck bench schema schema-check check-stack stack-zip python-version clean
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
+## make help: the targets and the variables they take
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+python-version:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; this project needs Python 3.11 or newer (make ... PYTHON=python3.12)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
+		echo "make: this project needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -c 'import platform; print(platform.python_version())') (choose another with PYTHON=python3.12)" >&2; exit 1; }
+
+# A half-built .venv (an install that failed or was interrupted) is removed, never reused: the stamp is written last.
 $(STAMP): requirements.txt requirements-dev.txt
+	@$(MAKE) --no-print-directory python-version
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS) || { rm -rf $(VENV); echo "make: installing $(REQUIREMENTS) failed; .venv removed, nothing half-built is left" >&2; exit 1; }
 	touch $(STAMP)
 
-## make run: the function under the real fdk, against the local Core Services emulator, every sample in events/
+## make run: the function under the real fdk, against the local OCI emulator, every sample in events/ and the lifecycle chain
 run: $(STAMP)
 	$(PY) -m localoci.run_samples
 
-## make invoke EVENT=events/<file>.json: one payload, the full answer
-invoke: $(STAMP)
-	@test -n "$(EVENT)" || (echo "usage: make invoke EVENT=events/<file>.json [DELIVERY=direct|events|notifications|api-gateway]" && exit 2)
-	$(PY) -m localoci.run_samples --invoke $(EVENT) $(if $(DELIVERY),--delivery $(DELIVERY),)
+## make invoke EVENT=<file.json> [DELIVERY=direct|events|notifications|api-gateway] [HEADERS='opc-retry-token: abc; X-Other: v']
+##             [MESSAGE_ID=<id>] [CONFIG='BACKUP_TYPE=FULL KEEP_LAST=3']: one payload (a sample or your own), the whole answer
+invoke:
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<file.json> [DELIVERY=...] [HEADERS=...] [MESSAGE_ID=...] [CONFIG=...] (make help)" >&2; exit 2; }
+	@test -f "$(EVENT)" || { echo "make invoke: $(EVENT): no such file" >&2; exit 2; }
+	@$(MAKE) --no-print-directory $(STAMP)
+	$(PY) -m localoci.run_samples --invoke "$(EVENT)" $(if $(DELIVERY),--delivery "$(DELIVERY)",) \
+		$(if $(HEADERS),--headers "$(HEADERS)",) $(if $(MESSAGE_ID),--message-id "$(MESSAGE_ID)",) $(if $(CONFIG),--config "$(CONFIG)",)
 
+## make test: unit, emulator, functional and deploy-stack tests
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+## make lint, make typecheck: ruff and mypy (strict); .ci/run runs these and the checks below
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -63,5 +82,6 @@ stack-zip: $(STAMP)
 	cd deploy/terraform && ../../$(PY) -m zipfile -c ../../.local/volume-backup-stack.zip *.tf schema.yaml
 	@echo "Resource Manager zip: .local/volume-backup-stack.zip"
 
+## make clean: remove .venv, .venv-checkov, tool caches and .local (the next make builds them again)
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache .local

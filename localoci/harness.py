@@ -69,6 +69,7 @@ class Call:
     message_id: str | None = None
     method: str = "POST"
     request_url: str = "/backups/v1/backup"
+    # The caller's own headers: through API Gateway they arrive as Fn-Http-H-<Name>, otherwise as sent.
     client_headers: Mapping[str, str] = field(default_factory=dict)
     call_id: str = field(default_factory=lambda: uuid.uuid4().hex.upper())
     deadline_seconds: float = 30.0
@@ -93,6 +94,8 @@ class Call:
                 }
             )
             headers.update({f"Fn-Http-H-{name}": value for name, value in self.client_headers.items()})
+        else:
+            headers.update(self.client_headers)  # without API Gateway, a caller's headers reach the function as they are
         return headers
 
 

@@ -112,12 +112,38 @@ def run_all(server: FdkServer, samples: list[Sample]) -> int:
     return failures
 
 
-def invoke(server: FdkServer, path: Path, delivery: str | None) -> int:
+def parse_headers(text: str) -> dict[str, str]:
+    """`'opc-retry-token: abc; X-Other: v'` → {"opc-retry-token": "abc", "X-Other": "v"}."""
+    headers = {}
+    for item in filter(None, (part.strip() for part in text.split(";"))):
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"HEADERS: {item!r} is not 'Name: value'")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def parse_config(text: str) -> dict[str, str]:
+    """`'BACKUP_TYPE=FULL KEEP_LAST=3'` → {"BACKUP_TYPE": "FULL", "KEEP_LAST": "3"}."""
+    config = {}
+    for item in text.split():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"CONFIG: {item!r} is not KEY=VALUE")
+        config[key] = value
+    return config
+
+
+def invoke(server: FdkServer, path: Path, delivery: str | None, headers: dict[str, str], message_id: str | None) -> int:
     known = {s.path.resolve(): s for s in load_samples()}
     sample = known.get(path.resolve())
     call = sample.call() if sample else Call(body=path.read_bytes())
     if delivery:
         call.delivery = delivery  # type: ignore[assignment]
+    if message_id:
+        call.delivery, call.message_id = "notifications", message_id
+    if headers:
+        call.client_headers = {**call.client_headers, **headers}
     result = server.call(call)
     print(f"wire status: {result.status}")
     for name in sorted(result.headers):
@@ -131,8 +157,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--invoke", type=Path, help="send one payload and print the full answer")
     parser.add_argument("--delivery", choices=["direct", "events", "notifications", "api-gateway"])
+    parser.add_argument("--headers", default="", help="client headers, 'Name: value; Name: value' (through API Gateway: Fn-Http-H-<Name>)")
+    parser.add_argument("--message-id", help="deliver as Notifications with this X-OCI-NS-MessageId")
+    parser.add_argument("--config", default="", help="function config for this run, 'KEY=VALUE KEY=VALUE'")
     parser.add_argument("--log", action="store_true", help="print the function's log at the end")
     args = parser.parse_args(argv)
+    try:
+        headers, config = parse_headers(args.headers), parse_config(args.config)
+    except ValueError as problem:
+        print(f"make invoke: {problem}", file=sys.stderr)
+        return 2
+    if args.invoke and not args.invoke.is_file():
+        print(f"make invoke: {args.invoke}: no such file", file=sys.stderr)
+        return 2
 
     with tempfile.TemporaryDirectory(prefix="backup-fn-") as tmp:
         workdir = Path(tmp)
@@ -141,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Local OCI emulator on {emulator.url}; function: fdk {REPO / 'func.py'} handler (unix:{workdir / 'fn.sock'})")
             print("config: " + " ".join(f"{key}={value}" for key, value in DEMO_CONFIG.items()))
             print(f"samples: {EVENTS_DIR}\n")
-            with FdkServer(REPO / "func.py", workdir, function_env(identity.env(), emulator.url)) as server:
+            with FdkServer(REPO / "func.py", workdir, {**function_env(identity.env(), emulator.url), **config}) as server:
                 if args.invoke:
-                    code = invoke(server, args.invoke, args.delivery)
+                    code = invoke(server, args.invoke, args.delivery, headers, args.message_id)
                 else:
                     samples = load_samples()
                     failed = run_all(server, samples) + run_chain(server, emulator)
