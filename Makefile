@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS ?= requirements-dev.txt
 
-.PHONY: help run invoke test lint typecheck bench schema schema-check check-stack stack-zip python-version clean
+.PHONY: help run invoke test lint typecheck bench schema schema-check check-stack stack-zip cli-check python-version clean
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -82,6 +82,19 @@ stack-zip: $(STAMP)
 	cd deploy/terraform && ../../$(PY) -m zipfile -c ../../.local/volume-backup-stack.zip *.tf schema.yaml
 	@echo "Resource Manager zip: .local/volume-backup-stack.zip"
 
-## make clean: remove .venv, .venv-checkov, tool caches and .local (the next make builds them again)
+CLI_VENV := .venv-cli
+CLI_STAMP := $(CLI_VENV)/.installed
+
+$(CLI_STAMP): localoci/requirements-cli.txt
+	rm -rf $(CLI_VENV)
+	$(PYTHON) -m venv $(CLI_VENV)
+	$(CLI_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r localoci/requirements-cli.txt || { rm -rf $(CLI_VENV); exit 1; }
+	touch $(CLI_STAMP)
+
+## make cli-check: the official OCI CLI (its own virtualenv) against the emulator: list, get, copy, delete
+cli-check: $(STAMP) $(CLI_STAMP)
+	OCI_CLI=$(CURDIR)/$(CLI_VENV)/bin/oci $(PY) -m pytest -q tests/emulator/test_oci_cli.py
+
+## make clean: remove .venv, .venv-checkov, .venv-cli, tool caches and .local (the next make builds them again)
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache .local
+	rm -rf $(VENV) $(CHECKOV_VENV) $(CLI_VENV) .pytest_cache .mypy_cache .ruff_cache .local
