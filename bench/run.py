@@ -26,6 +26,9 @@ README = REPO / "README.md"
 SEED = REPO / "localoci" / "seed.json"
 VOLUME = "ocid1.volume.oc1.iad.abuwcljrappdata000000000000000000000000000000000000000001"
 BODY = json.dumps({"volumeId": VOLUME, "type": "INCREMENTAL", "displayName": "bench"}).encode()
+# A backup-completed event for a backup this function made: GetVolumeBackup, a copy, the retention list.
+FINISHED_EVENT = (REPO / "events" / "event-createvolumebackup-end.json").read_bytes()
+TOPIC = json.loads(SEED.read_text())["topics"][0]["id"]
 GOALS = {"cold_ratio": 5.0, "warm_p50_extra_ms": 2.5, "peak_rss_mb": 64.0, "rss_growth_mb": 2.0}
 
 
@@ -45,21 +48,21 @@ def _status_kb(pid: int, field: str) -> float:
     raise KeyError(field)
 
 
-def measure(func: Path, workdir: Path, env: dict[str, str], warm_calls: int, leak_calls: int) -> Round:
-    server = FdkServer(func, workdir, env, name=func.stem)
+def measure(func: Path, workdir: Path, env: dict[str, str], warm_calls: int, leak_calls: int, body: bytes = BODY, name: str = "") -> Round:
+    server = FdkServer(func, workdir, env, name=name or func.stem)
     server.start()
     try:
-        first = server.call(Call(body=BODY))
+        first = server.call(Call(body=body))
         cold = time.perf_counter() - server.started_at
         if first.status != 200 or b'"code"' in first.body:
             raise RuntimeError(f"{func.name} answered {first.status}: {first.body[:300]!r}")
-        latencies = [server.call(Call(body=BODY)).elapsed for _ in range(warm_calls)]
+        latencies = [server.call(Call(body=body)).elapsed for _ in range(warm_calls)]
         assert server.process is not None
         pid = server.process.pid
         peak = _status_kb(pid, "VmHWM")
         before = _status_kb(pid, "VmRSS")
         for _ in range(leak_calls):
-            server.call(Call(body=BODY))
+            server.call(Call(body=body))
         after = _status_kb(pid, "VmRSS")
     finally:
         server.stop()
@@ -116,8 +119,18 @@ def table(results: dict[str, Any]) -> str:
     met = ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in results["goals"].items())
     config = results["config"]
     lines.append("")
+    lines.append("| this function, warm | p50 | p99 | peak RSS |")
+    lines.append("|---|---:|---:|---:|")
+    for label, key in (
+        ("backup request, alerting off", "function"),
+        ("backup request, `FAILURE_TOPIC_ID` and `METRICS_NAMESPACE` set (one PostMetricData a call)", "alerting"),
+        ("backup-completed event: GetVolumeBackup, a copy to one region, retention's list (`KEEP_LAST=2`)", "lifecycle"),
+    ):
+        row = results[key]
+        lines.append(f"| {label} | {row['warm_p50_ms']:.2f} ms | {row['warm_p99_ms']:.2f} ms | {row['peak_rss_mb']:.2f} MB |")
+    lines.append("")
     lines.append(
-        f"Medians of {config['rounds']} rounds (the three rotate their order each round), {config['warm_calls']} warm calls each, "
+        f"Medians of {config['rounds']} rounds (the five rotate their order each round), {config['warm_calls']} warm calls each, "
         f"measured {results['measured']} on {results['machine']}. Goals for this function: {met}."
     )
     return "\n".join(lines)
@@ -139,28 +152,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.json and README alone")
     args = parser.parse_args(argv)
 
-    names = ("floor", "function", "generated_clients")
-    funcs = {"floor": "bench/floor_func.py", "function": "func.py", "generated_clients": "bench/sample_style_func.py"}
+    names = ("floor", "function", "generated_clients", "alerting", "lifecycle")
+    funcs = {
+        "floor": "bench/floor_func.py",
+        "function": "func.py",
+        "generated_clients": "bench/sample_style_func.py",
+        "alerting": "func.py",
+        "lifecycle": "func.py",
+    }
+    bodies = {name: FINISHED_EVENT if name == "lifecycle" else BODY for name in names}
     rounds: dict[str, list[Round]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="backup-fn-bench-") as tmp:
         workdir = Path(tmp)
         identity = create_identity(workdir / "identity")
         with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0, available_after=0) as emulator:
             env = {**identity.env(), "OCI_CORE_ENDPOINT": emulator.url}
+            endpoints = {"OCI_NOTIFICATIONS_ENDPOINT": emulator.url, "OCI_TELEMETRY_ENDPOINT": emulator.url}
             envs = {name: {} if name == "floor" else env for name in names}
+            envs["alerting"] = {**env, **endpoints, "FAILURE_TOPIC_ID": TOPIC, "METRICS_NAMESPACE": "volume_backup"}
+            envs["lifecycle"] = {**env, "COPY_TO_REGIONS": "us-phoenix-1", "KEEP_LAST": "2"}
             for name in names:  # unmeasured: leaves every function's bytecode cached, as the SDK's already is
-                measure(REPO / funcs[name], workdir, envs[name], 1, 0)
+                measure(REPO / funcs[name], workdir, envs[name], 1, 0, bodies[name], name)
             for number in range(args.rounds):
                 order = names[number % len(names) :] + names[: number % len(names)]
                 for name in order:
-                    result = measure(REPO / funcs[name], workdir, envs[name], args.warm_calls, args.leak_calls)
+                    result = measure(REPO / funcs[name], workdir, envs[name], args.warm_calls, args.leak_calls, bodies[name], name)
                     rounds[name].append(result)
                     print(
                         f"round {number + 1} {name:<17} cold {result.cold_start_ms:7.1f} ms  p50 {result.warm_p50_ms:6.2f} ms  "
                         f"p99 {result.warm_p99_ms:6.2f} ms  peak {result.peak_rss_mb:5.1f} MB  growth {result.rss_growth_mb:+5.2f} MB",
                         flush=True,
                     )
-    floor, ours, generated = (summarise(rounds[name]) for name in names)
+    floor, ours, generated, alerting, lifecycle = (summarise(rounds[name]) for name in names)
     results = {
         "measured": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
@@ -170,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         "generated_clients": generated,
         "ratio": ratios(ours, floor),
         "generated_clients_ratio": ratios(generated, floor),
+        "alerting": alerting,
+        "lifecycle": lifecycle,
         "goals": goals(ours, floor),
         "rounds": {name: [asdict(r) for r in rounds[name]] for name in names},
     }
