@@ -29,9 +29,5 @@ class Deadline:
                 budget = (when - datetime.now(UTC)).total_seconds()
         return cls(at=time.monotonic() + budget - margin)
 
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(at=time.monotonic() + seconds)
-
     def remaining(self) -> float:
         return self.at - time.monotonic()

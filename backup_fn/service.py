@@ -38,8 +38,8 @@ class BackupService:
         self._volumes: dict[tuple[str, str], tuple[float, OciVolume]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        # Backups this container made, by retry token: a redelivered trigger answers them at once and
-        # spends its time on the resources the earlier delivery did not reach.
+        # Backups this container made for triggers naming several resources, by retry token: a redelivery
+        # answers them at once and spends its time on the resources the earlier delivery did not reach.
         self._done: OrderedDict[str, BackupAnswer] = OrderedDict()
         self._done_lock = threading.Lock()
 
@@ -122,7 +122,8 @@ class BackupService:
                 request.resource_id, backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome)
             )
         answer = BackupAnswer.from_backup(created.backup, opc_request_id=created.request_id, outcome="created")
-        self._remember(job, answer)
+        if len(trigger.jobs) > 1:  # only a trigger naming many resources can run out of time and come again part-done
+            self._remember(job, answer)
         return JobResult(request.resource_id, backup=answer)
 
     def _resolve(self, target: BackupRequest | InstanceRef, deadline: Deadline) -> BackupRequest:

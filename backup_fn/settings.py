@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InvalidConfiguration
+from .models import BackupType
 from .ocids import COMPARTMENT, KEY, TOPIC
 
 DEFAULT_OPT_OUT_TAG = "backup-opt-out"
@@ -28,7 +29,7 @@ class Settings(BaseModel):
     core_endpoint: Annotated[Endpoint | None, Field(alias="OCI_CORE_ENDPOINT")] = None
     notifications_endpoint: Annotated[Endpoint | None, Field(alias="OCI_NOTIFICATIONS_ENDPOINT")] = None
     telemetry_endpoint: Annotated[Endpoint | None, Field(alias="OCI_TELEMETRY_ENDPOINT")] = None
-    backup_type: Annotated[Literal["FULL", "INCREMENTAL"], Field(alias="BACKUP_TYPE")] = "INCREMENTAL"
+    backup_type: Annotated[BackupType, Field(alias="BACKUP_TYPE")] = "INCREMENTAL"
     allowed_compartment_ids: Annotated[frozenset[str] | None, Field(alias="ALLOWED_COMPARTMENT_IDS")] = None
     opt_out_tag: Annotated[str, Field(alias="OPT_OUT_TAG", min_length=1, max_length=100)] = DEFAULT_OPT_OUT_TAG
     copy_to_regions: Annotated[tuple[str, ...], Field(alias="COPY_TO_REGIONS")] = ()
