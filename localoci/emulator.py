@@ -60,6 +60,7 @@ MAX_PAGE_LIMIT = 1000
 DEFAULT_PAGE_LIMIT = 100
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_TITLE_LENGTH = 255
+MESSAGES_PER_MINUTE = 60
 MAX_METRIC_STREAMS = 50
 METRIC_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,254}")
 METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,254}")
@@ -617,11 +618,19 @@ class Telemetry:
     topics: set[str]
     messages: list[Json] = field(default_factory=list)
     metrics: list[Json] = field(default_factory=list)
+    published_at: dict[str, list[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def publish(self, topic_id: str, body: Any) -> Json:
         if topic_id not in self.topics:
             raise _not_found(topic_id)
+        now = time.monotonic()
+        with self.lock:
+            recent = self.published_at.setdefault(topic_id, [])
+            recent[:] = [t for t in recent if now - t < 60]
+            if len(recent) >= MESSAGES_PER_MINUTE:
+                raise ApiError(429, "TooManyRequests", f"At most {MESSAGES_PER_MINUTE} messages a minute may be published to a topic.")
+            recent.append(now)
         if not isinstance(body, dict) or not isinstance(body.get("body"), str):
             raise ApiError(400, "InvalidParameter", "A message needs a body (a string) and may have a title.")
         title = body.get("title")
@@ -640,13 +649,16 @@ class Telemetry:
         items = body["metricData"]
         if not 1 <= len(items) <= MAX_METRIC_STREAMS:
             raise ApiError(400, "InvalidParameter", f"metricData must hold 1 to {MAX_METRIC_STREAMS} items.")
-        for index, item in enumerate(items):
-            problem = _metric_problem(item)
-            if problem:
-                raise ApiError(400, "InvalidParameter", f"metricData[{index}]: {problem}")
+        problems = [(index, problem) for index, item in enumerate(items) if (problem := _metric_problem(item))]
+        # NON_ATOMIC (the default): the good items are taken and the bad ones answered; ATOMIC: all or nothing.
+        if problems and (body.get("batchAtomicity") == "ATOMIC" or len(problems) == len(items)):
+            index, problem = problems[0]
+            raise ApiError(400, "InvalidParameter", f"metricData[{index}]: {problem}")
+        refused = {index for index, _ in problems}
         with self.lock:
-            self.metrics.extend(copy.deepcopy(items))
-        return {"failedMetricsCount": 0, "failedMetrics": []}
+            self.metrics.extend(copy.deepcopy(item) for index, item in enumerate(items) if index not in refused)
+        failed = [{"metricData": items[index], "message": problem} for index, problem in problems]
+        return {"failedMetricsCount": len(failed), "failedMetrics": failed}
 
 
 def _metric_problem(item: Any) -> str | None:
@@ -858,7 +870,9 @@ class CoreEmulator:
             )
         if route is None:
             if path_known:
-                return Reply(405, {"code": "MethodNotAllowed", "message": f"{recorded.method} is not allowed on {recorded.path}."})
+                allowed = ", ".join(sorted({r.method for r in self.routes if r.pattern.match(recorded.path)}))
+                message = f"{recorded.method} is not allowed on {recorded.path}."
+                return Reply(405, {"code": "MethodNotAllowed", "message": message}, {"allow": allowed})
             return Reply(404, {"code": "NotFound", "message": f"No operation at {recorded.method} {recorded.path}."})
         fault = self.take_fault(route.operation, _resources_named(recorded, params))
         recorded.fault = fault

@@ -234,3 +234,27 @@ def _wait_briefly_when_forever(wait):
         return wait(self, 4.0 if timeout is None else timeout)
 
     return patched
+
+
+def test_a_partly_bad_batch_keeps_the_good_metrics_unless_atomic(emulator, identity):
+    batch = [metric(), metric(namespace="oci_reserved")]
+    partial = send(emulator, identity, "POST", "/metrics", {"metricData": batch}, prefix="/20180401")
+    assert partial.status_code == 200
+    assert partial.json()["failedMetricsCount"] == 1
+    assert len(emulator.metrics) == 1
+    atomic = send(emulator, identity, "POST", "/metrics", {"metricData": batch, "batchAtomicity": "ATOMIC"}, prefix="/20180401")
+    assert atomic.status_code == 400
+    assert len(emulator.metrics) == 1
+
+
+def test_a_topic_takes_sixty_messages_a_minute(emulator, identity):
+    statuses = [
+        send(emulator, identity, "POST", f"/topics/{TOPIC}/messages", {"body": str(n)}, prefix="/20181201").status_code for n in range(61)
+    ]
+    assert statuses == [200] * 60 + [429]
+
+
+def test_a_known_path_with_another_method_names_the_allowed_ones(emulator, identity):
+    answer = send(emulator, identity, "PUT", f"/volumeBackups/{FINISHED}")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "DELETE, GET"

@@ -149,3 +149,12 @@ def test_listing_follows_every_page(core, emulator):
     assert {b.id for b in listed} == made
     pages = [r for r in emulator.requests if r.operation == "ListVolumeBackups"]
     assert len(pages) == 3
+
+
+def test_an_expired_token_is_read_again_from_its_file_after_the_401(core, emulator, identity):
+    identity.issue_token(lifetime=2)
+    core.get_volume(KIND, VOLUME, deadline())
+    time.sleep(2.5)
+    identity.issue_token()  # what the platform (or the standalone emulator) does before a token expires
+    assert core.get_volume(KIND, VOLUME, deadline()).id == VOLUME
+    assert [r.status for r in emulator.requests] == [200, 401, 200]
