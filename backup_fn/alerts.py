@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .deadline import Deadline
 from .errors import BackupError
@@ -30,8 +29,7 @@ MAX_FAILURES_IN_MESSAGE = 20
 METRIC_NAMES = {"created": "BackupsCreated", "failed": "BackupsFailed", "copied": "BackupsCopied", "deleted": "BackupsDeleted"}
 
 
-@dataclass(frozen=True)
-class CallFacts:
+class CallFacts(NamedTuple):
     call_id: str
     gateway: bool
     duration_ms: float

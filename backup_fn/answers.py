@@ -1,9 +1,7 @@
 """What the function answers, one model per shape, with the Core API's field names. Their JSON
 Schema is written to `schema/answers.schema.json` by `make schema` for API Gateway clients."""
 
-from __future__ import annotations
-
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -60,7 +58,7 @@ class BackupAnswer(_Answer):
     outcome: Outcome | None = "created"
 
     @classmethod
-    def from_backup(cls, backup: OciBackup, *, opc_request_id: str | None, outcome: Outcome | None) -> BackupAnswer:
+    def from_backup(cls, backup: OciBackup, *, opc_request_id: str | None, outcome: Outcome | None) -> Self:
         return cls(
             id=backup.id,
             lifecycle_state=backup.lifecycle_state,

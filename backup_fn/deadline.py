@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 DEFAULT_BUDGET_SECONDS = 30.0
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
     at: float
 
     @classmethod

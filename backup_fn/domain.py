@@ -4,9 +4,8 @@ token that makes each create happen once, and the provenance tags that mark what
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .models import BackupRequest, Kind, OciBackup
 
@@ -18,8 +17,7 @@ TRIGGER_ID_TAG = "backup-trigger-id"
 MAX_TAG_VALUE_LENGTH = 256
 
 
-@dataclass(frozen=True)
-class Arrival:
+class Arrival(NamedTuple):
     """How a call came: its delivery, the identity that delivery gives it (a message id, a client's
     retry token), and the platform's call id."""
 
@@ -28,8 +26,7 @@ class Arrival:
     call_id: str
 
 
-@dataclass(frozen=True)
-class InstanceRef:
+class InstanceRef(NamedTuple):
     """An instance whose boot volume is to be found, then backed up."""
 
     instance_id: str
@@ -41,8 +38,7 @@ class InstanceRef:
         return self.instance_id
 
 
-@dataclass(frozen=True)
-class BackupJob:
+class BackupJob(NamedTuple):
     """One backup to make, exactly once: `retry_token` is the same every time the trigger comes again."""
 
     target: BackupRequest | InstanceRef
@@ -53,8 +49,7 @@ class BackupJob:
         return self.target.resource_id
 
 
-@dataclass(frozen=True)
-class LifecycleJob:
+class LifecycleJob(NamedTuple):
     """A finished backup to copy and to apply retention around; read from OCI, never from the payload."""
 
     kind: Kind
@@ -68,16 +63,14 @@ class LifecycleJob:
 Job = BackupJob | LifecycleJob
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     """A resource the trigger named that is not worked on, and why."""
 
     resource_id: str
     reason: str
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(NamedTuple):
     source: Source
     delivery: Delivery
     trigger_id: str

@@ -7,8 +7,7 @@ import io
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from . import logs
 from .deadline import Deadline
@@ -36,14 +35,12 @@ class InvokeContext(Protocol):
     def Deadline(self) -> str: ...  # noqa: N802
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     status: int
     body: str
 
 
-@dataclass
-class _Container:
+class _Container(NamedTuple):
     """What lives as long as the container, per config: the signer, clients and their pools."""
 
     service: BackupService

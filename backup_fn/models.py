@@ -3,10 +3,7 @@
 Our own request is strict (unknown fields, wrong types and wrong OCID kinds are refused);
 the models of OCI's responses are tolerant, because OCI adds fields over time."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
@@ -21,8 +18,7 @@ STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, alias_generator=to
 TOLERANT = ConfigDict(extra="ignore", frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """What differs between a block volume and a boot volume, and between their backups."""
 
     name: ResourceKind
@@ -70,7 +66,7 @@ class BackupRequest(BaseModel):
     is_indefinite_retention_enabled: bool | None = None
 
     @model_validator(mode="after")
-    def _exactly_one_volume(self) -> BackupRequest:
+    def _exactly_one_volume(self) -> Self:
         if (self.volume_id is None) == (self.boot_volume_id is None):
             raise ValueError("exactly one of volumeId or bootVolumeId is required")
         return self

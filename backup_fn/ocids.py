@@ -4,8 +4,7 @@ model, the alarm's dimensions and the settings. `ocid1.<type>.<realm>.[region][.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from pydantic import AfterValidator
 
@@ -13,8 +12,7 @@ MAX_OCID_LENGTH = 255
 _TAIL = r"\.[a-z0-9]+\.[a-z0-9-]*(?:\.[a-z0-9-]+)?\.[a-z0-9]{1,200}"
 
 
-@dataclass(frozen=True)
-class OcidKind:
+class OcidKind(NamedTuple):
     """One kind of OCID (or a few interchangeable ones, like compartment and tenancy)."""
 
     types: tuple[str, ...]

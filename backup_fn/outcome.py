@@ -3,8 +3,7 @@ invites a redelivery, the counts behind the metrics, and the fields of the call'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .answers import (
     Answer,
@@ -23,8 +22,7 @@ from .errors import BackupError
 MAX_LISTED = 200
 
 
-@dataclass(frozen=True)
-class JobResult:
+class JobResult(NamedTuple):
     resource_id: str
     backup: BackupAnswer | None = None
     lifecycle: LifecycleAnswer | None = None
@@ -50,8 +48,7 @@ def error_answer(error: BackupError) -> ErrorAnswer:
     return ErrorAnswer(code=error.code, message=error.message, opc_request_id=error.opc_request_id)
 
 
-@dataclass(frozen=True)
-class CallOutcome:
+class CallOutcome(NamedTuple):
     """A whole call: the trigger it was (None when the input could not be read), its jobs' results,
     or the error that ended it before any job."""
 

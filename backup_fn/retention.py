@@ -7,15 +7,14 @@ backup), and only `AVAILABLE` ones; the newest `keep_last` of them and any young
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from .domain import made_by_us
 from .models import OciBackup
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     delete: tuple[OciBackup, ...]
     kept: int
 

@@ -3,12 +3,10 @@
 A value that cannot be read exactly is `InvalidConfiguration`, never a silent default: the
 default of retention is to delete."""
 
-from __future__ import annotations
-
 import functools
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -138,7 +136,7 @@ class Settings(BaseModel):
         return value.strip().upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _keys_for_copied_regions(self) -> Settings:
+    def _keys_for_copied_regions(self) -> Self:
         strays = [region for region, _ in self.copy_kms_key_ids if region not in self.copy_to_regions]
         if strays:
             raise ValueError(f"COPY_KMS_KEY_IDS names {', '.join(strays)}, which COPY_TO_REGIONS does not list")

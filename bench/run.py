@@ -1,8 +1,10 @@
 """`make bench`: cold start, warm latency and memory of the function against a bare fdk function.
 
-Both run under the real fdk server on a Unix socket and are called the way the platform calls;
-rounds alternate the two so machine drift hits both. Figures go to bench/results.json and to the
-table in README.md. A benchmark, not a test: nothing here fails on a number."""
+Every function runs under the real fdk server on a Unix socket and is called the way the platform
+calls; rounds rotate their order so machine drift hits all of them. A cold start varies far more
+from one process to the next than a warm call does, so it gets extra rounds of its own (spawn,
+one call, stop). Figures go to bench/results.json and to the table in README.md. A benchmark,
+not a test: nothing here fails on a number."""
 
 from __future__ import annotations
 
@@ -48,14 +50,20 @@ def _status_kb(pid: int, field: str) -> float:
     raise KeyError(field)
 
 
+def first_answer(server: FdkServer, body: bytes) -> float:
+    """Milliseconds from the process's spawn to its first answer, which must be a success."""
+    first = server.call(Call(body=body))
+    cold = time.perf_counter() - server.started_at
+    if first.status != 200 or b'"code"' in first.body:
+        raise RuntimeError(f"{server.func_path.name} answered {first.status}: {first.body[:300]!r}")
+    return cold * 1000
+
+
 def measure(func: Path, workdir: Path, env: dict[str, str], warm_calls: int, leak_calls: int, body: bytes = BODY, name: str = "") -> Round:
     server = FdkServer(func, workdir, env, name=name or func.stem)
     server.start()
     try:
-        first = server.call(Call(body=body))
-        cold = time.perf_counter() - server.started_at
-        if first.status != 200 or b'"code"' in first.body:
-            raise RuntimeError(f"{func.name} answered {first.status}: {first.body[:300]!r}")
+        cold = first_answer(server, body)
         latencies = [server.call(Call(body=body)).elapsed for _ in range(warm_calls)]
         assert server.process is not None
         pid = server.process.pid
@@ -68,7 +76,7 @@ def measure(func: Path, workdir: Path, env: dict[str, str], warm_calls: int, lea
         server.stop()
     latencies.sort()
     return Round(
-        cold_start_ms=cold * 1000,
+        cold_start_ms=cold,
         warm_p50_ms=statistics.median(latencies) * 1000,
         warm_p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         peak_rss_mb=peak / 1024,
@@ -76,8 +84,25 @@ def measure(func: Path, workdir: Path, env: dict[str, str], warm_calls: int, lea
     )
 
 
-def summarise(rounds: list[Round]) -> dict[str, float]:
-    return {key: round(statistics.median(getattr(r, key) for r in rounds), 2) for key in asdict(rounds[0])}
+def cold_start(func: Path, workdir: Path, env: dict[str, str], body: bytes, name: str) -> float:
+    server = FdkServer(func, workdir, env, name=name)
+    server.start()
+    try:
+        return first_answer(server, body)
+    finally:
+        server.stop()
+
+
+def summarise(rounds: list[Round], cold_starts: list[float]) -> dict[str, float]:
+    summary = {key: round(statistics.median(getattr(r, key) for r in rounds), 2) for key in asdict(rounds[0])}
+    summary["cold_start_ms"] = round(statistics.median([r.cold_start_ms for r in rounds] + cold_starts), 2)
+    return summary
+
+
+def spread(ours: list[float], floor: list[float]) -> list[float]:
+    """The middle half of the cold-start ratios, each against the floor measured beside it."""
+    quartiles = statistics.quantiles([o / f for o, f in zip(ours, floor, strict=True)], n=4)
+    return [round(quartiles[0], 2), round(quartiles[2], 2)]
 
 
 def ratios(ours: dict[str, float], floor: dict[str, float]) -> dict[str, float]:
@@ -96,6 +121,7 @@ def goals(ours: dict[str, float], floor: dict[str, float]) -> dict[str, bool]:
 def table(results: dict[str, Any]) -> str:
     floor, ours, generated = results["floor"], results["function"], results["generated_clients"]
     ratio, generated_ratio = results["ratio"], results["generated_clients_ratio"]
+    libraries = results["libraries"]
     rows = [
         ("cold start (spawn to first answer)", "cold_start_ms", "ms"),
         ("warm latency p50", "warm_p50_ms", "ms"),
@@ -118,6 +144,15 @@ def table(results: dict[str, Any]) -> str:
         )
     met = ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in results["goals"].items())
     config = results["config"]
+    low, high = results["cold_ratio_middle_half"]
+    lines.append("")
+    lines.append(
+        f"Cold start, each round's ratio to the floor measured beside it: middle half {low:.2f}x to {high:.2f}x. "
+        f"The libraries alone (pydantic, the SDK's resource-principal signer, the same two calls, no code of ours): "
+        f"{libraries['cold_start_ms']:.2f} ms, {results['libraries_ratio']['cold_start_ms']:.2f}x the floor, "
+        f"{libraries['peak_rss_mb']:.2f} MB; our own code adds {ours['cold_start_ms'] - libraries['cold_start_ms']:+.2f} ms "
+        f"and {ours['peak_rss_mb'] - libraries['peak_rss_mb']:+.2f} MB to them."
+    )
     lines.append("")
     lines.append("| this function, warm | p50 | p99 | peak RSS |")
     lines.append("|---|---:|---:|---:|")
@@ -130,7 +165,8 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"| {label} | {row['warm_p50_ms']:.2f} ms | {row['warm_p99_ms']:.2f} ms | {row['peak_rss_mb']:.2f} MB |")
     lines.append("")
     lines.append(
-        f"Medians of {config['rounds']} rounds (the five rotate their order each round), {config['warm_calls']} warm calls each, "
+        f"Medians of {config['rounds']} rounds (the six rotate their order each round), {config['warm_calls']} warm calls each; "
+        f"cold starts over those and {config['cold_rounds']} more rounds of cold starts alone; "
         f"measured {results['measured']} on {results['machine']}. Goals for this function: {met}."
     )
     return "\n".join(lines)
@@ -149,19 +185,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--warm-calls", type=int, default=300)
     parser.add_argument("--leak-calls", type=int, default=1500)
+    parser.add_argument("--cold-rounds", type=int, default=21, help="extra rounds of cold starts alone")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.json and README alone")
     args = parser.parse_args(argv)
 
-    names = ("floor", "function", "generated_clients", "alerting", "lifecycle")
+    names = ("floor", "function", "libraries", "generated_clients", "alerting", "lifecycle")
+    cold_names = ("floor", "function", "libraries", "generated_clients")
     funcs = {
         "floor": "bench/floor_func.py",
         "function": "func.py",
+        "libraries": "bench/libraries_func.py",
         "generated_clients": "bench/sample_style_func.py",
         "alerting": "func.py",
         "lifecycle": "func.py",
     }
     bodies = {name: FINISHED_EVENT if name == "lifecycle" else BODY for name in names}
     rounds: dict[str, list[Round]] = {name: [] for name in names}
+    cold_starts: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="backup-fn-bench-") as tmp:
         workdir = Path(tmp)
         identity = create_identity(workdir / "identity")
@@ -183,20 +223,36 @@ def main(argv: list[str] | None = None) -> int:
                         f"p99 {result.warm_p99_ms:6.2f} ms  peak {result.peak_rss_mb:5.1f} MB  growth {result.rss_growth_mb:+5.2f} MB",
                         flush=True,
                     )
-    floor, ours, generated, alerting, lifecycle = (summarise(rounds[name]) for name in names)
+            for number in range(args.cold_rounds):
+                order = cold_names[number % len(cold_names) :] + cold_names[: number % len(cold_names)]
+                for name in order:
+                    cold_starts[name].append(cold_start(REPO / funcs[name], workdir, envs[name], bodies[name], name))
+                print(
+                    f"cold round {number + 1}  " + "  ".join(f"{name} {cold_starts[name][-1]:6.1f} ms" for name in cold_names),
+                    flush=True,
+                )
+    floor, ours, libraries, generated, alerting, lifecycle = (summarise(rounds[name], cold_starts[name]) for name in names)
+
+    def all_cold(name: str) -> list[float]:
+        return [r.cold_start_ms for r in rounds[name]] + cold_starts[name]
+
     results = {
         "measured": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
-        "config": {"rounds": args.rounds, "warm_calls": args.warm_calls, "leak_calls": args.leak_calls},
+        "config": {"rounds": args.rounds, "cold_rounds": args.cold_rounds, "warm_calls": args.warm_calls, "leak_calls": args.leak_calls},
         "floor": floor,
         "function": ours,
         "generated_clients": generated,
+        "libraries": libraries,
         "ratio": ratios(ours, floor),
+        "cold_ratio_middle_half": spread(all_cold("function"), all_cold("floor")),
+        "libraries_ratio": ratios(libraries, floor),
         "generated_clients_ratio": ratios(generated, floor),
         "alerting": alerting,
         "lifecycle": lifecycle,
         "goals": goals(ours, floor),
         "rounds": {name: [asdict(r) for r in rounds[name]] for name in names},
+        "cold_rounds": cold_starts,
     }
     text = table(results)
     print("\n" + text)

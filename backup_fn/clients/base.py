@@ -19,9 +19,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import oci.auth.signers
@@ -70,8 +69,7 @@ Method = Literal["GET", "POST", "DELETE"]
 Model = TypeVar("Model", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One OCI API operation, by the name OCI's docs and IAM give it."""
 
     name: str
@@ -79,15 +77,13 @@ class Operation:
     path: str
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     data: Any
     request_id: str | None
     headers: Mapping[str, str]
 
 
-@dataclass(frozen=True)
-class Service:
+class Service(NamedTuple):
     """Where one OCI service lives: the SDK's names for it and its endpoint template for every realm."""
 
     name: str

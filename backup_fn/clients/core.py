@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
 
@@ -19,8 +18,7 @@ CORE = Service("blockstorage", "/20160918", "https://iaas.{region}.{dualStack?ds
 LIST_PAGE_SIZE = 100
 
 
-@dataclass(frozen=True)
-class KindOperations:
+class KindOperations(NamedTuple):
     """The operations on one kind of volume and its backups."""
 
     get_volume: Operation
@@ -52,7 +50,7 @@ KIND_OPERATIONS: dict[ResourceKind, KindOperations] = {
 LIST_BOOT_VOLUME_ATTACHMENTS = Operation("ListBootVolumeAttachments", "GET", "/bootVolumeAttachments")
 OPERATIONS: tuple[Operation, ...] = (
     LIST_BOOT_VOLUME_ATTACHMENTS,
-    *(getattr(operations, field.name) for operations in KIND_OPERATIONS.values() for field in fields(operations)),
+    *(operation for operations in KIND_OPERATIONS.values() for operation in operations),
 )
 
 
@@ -66,8 +64,7 @@ def _attachment_list() -> TypeAdapter[list[OciBootVolumeAttachment]]:
     return TypeAdapter(list[OciBootVolumeAttachment])
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(NamedTuple):
     backup: OciBackup
     request_id: str | None
 

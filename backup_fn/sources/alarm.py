@@ -2,9 +2,6 @@
 up every `resourceId` dimension that is a volume or boot volume; a bad dimension is skipped with
 its reason and the good ones still go ahead."""
 
-from __future__ import annotations
-
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -58,9 +55,9 @@ def trigger(body: dict[str, Any], arrival: Arrival, now: datetime) -> Trigger:
     trigger_id = f"{alarm.dedupe_key}@{alarm.timestamp_epoch_millis}"
     base = Trigger(source="monitoring-alarm", delivery=arrival.delivery, trigger_id=trigger_id, time=when)
     if alarm.type in CLEARED_TYPES:
-        return replace(base, ignored=f"Alarm {alarm.type}: nothing to back up.")
+        return base._replace(ignored=f"Alarm {alarm.type}: nothing to back up.")
     if alarm.type not in FIRING_TYPES:
-        return replace(base, ignored=f"Alarm type {alarm.type} is not one this function acts on.")
+        return base._replace(ignored=f"Alarm type {alarm.type} is not one this function acts on.")
     jobs: list[BackupJob] = []
     skipped: list[Skipped] = []
     for value in alarm.resource_ids():
@@ -71,8 +68,8 @@ def trigger(body: dict[str, Any], arrival: Arrival, now: datetime) -> Trigger:
             continue
         jobs.append(BackupJob(request, retry_token("monitoring-alarm", trigger_id, request.resource_id)))
     if not jobs:
-        return replace(base, ignored="The alarm names no volume or boot volume (resourceId dimension).", skipped=tuple(skipped))
-    return replace(base, jobs=tuple(jobs), skipped=tuple(skipped))
+        return base._replace(ignored="The alarm names no volume or boot volume (resourceId dimension).", skipped=tuple(skipped))
+    return base._replace(jobs=tuple(jobs), skipped=tuple(skipped))
 
 
 def _request_for(value: object) -> tuple[BackupRequest | None, str]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +21,11 @@ def trigger(body: dict[str, Any], arrival: Arrival, now: datetime) -> Trigger:
     base = Trigger(source="backup-completed", delivery=arrival.delivery, trigger_id=event.event_id, time=event_time(event, now))
     kind = BACKUP_EVENTS.get(event.event_type)
     if kind is None:
-        return replace(base, ignored=f"Event type {event.event_type[:200]} is not one this function acts on.")
+        return base._replace(ignored=f"Event type {event.event_type[:200]} is not one this function acts on.")
     backup_id = event.data.resource_id
     if not backup_id:
         raise InvalidRequest(f"Invalid OCI event: data.resourceId is required for {event.event_type}.")
     problem = kind.backup_ocid.problem(backup_id)
     if problem:
         raise InvalidRequest(f"Invalid OCI event: data.resourceId {problem} for {event.event_type}.")
-    return replace(base, jobs=(LifecycleJob(kind, backup_id),))
+    return base._replace(jobs=(LifecycleJob(kind, backup_id),))

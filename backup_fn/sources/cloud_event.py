@@ -1,8 +1,6 @@
 """The OCI Events envelope (CloudEvents 0.1) as an Events rule delivers it, directly or through a
 Notifications topic. Tolerant: OCI adds fields over time."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Annotated, Any
 

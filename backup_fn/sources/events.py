@@ -3,7 +3,6 @@ Any other event type is acknowledged and ignored."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +26,7 @@ def trigger(body: dict[str, Any], arrival: Arrival, now: datetime) -> Trigger:
     event = parse_event(body)
     base = Trigger(source="oci-events", delivery=arrival.delivery, trigger_id=event.event_id, time=event_time(event, now))
     if event.event_type not in HANDLED_EVENT_TYPES:
-        return replace(base, ignored=f"Event type {event.event_type[:200]} is not one this function acts on.")
+        return base._replace(ignored=f"Event type {event.event_type[:200]} is not one this function acts on.")
     data = event.data
     resource_id = data.resource_id
     if not resource_id:
@@ -47,7 +46,7 @@ def trigger(body: dict[str, Any], arrival: Arrival, now: datetime) -> Trigger:
         except ValidationError as exc:
             raise invalid("OCI event", exc, prefix="data") from None
     job = BackupJob(target, retry_token("oci-events", event.event_id, resource_id))
-    return replace(base, jobs=(job,))
+    return base._replace(jobs=(job,))
 
 
 def _check(problem: str | None, event_type: str) -> None:
