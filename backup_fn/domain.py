@@ -1,5 +1,9 @@
 """The domain every source and the service share: a trigger, the jobs it asks for, the retry
-token that makes each create happen once, and the provenance tags that mark what we made."""
+token that makes each create happen once, and the provenance tags that mark what we made.
+
+Records here and across the package are `NamedTuple`s, not frozen dataclasses: a frozen dataclass
+compiles six methods when its module loads (≈ 1 ms a class on the bench machine), and every one
+of these loads on a cold start."""
 
 from __future__ import annotations
 

@@ -12,38 +12,37 @@ from fdk import response
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 gc.disable()  # as func.py does, so the difference measures code, not the collector
 
-_client = None
+import oci  # noqa: E402
+from pydantic import BaseModel, ConfigDict  # noqa: E402
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    volumeId: str  # noqa: N815 - the API's names
+    type: str
+    displayName: str  # noqa: N815
+
+
+client = oci.base_client.BaseClient(
+    "blockstorage",
+    {},
+    oci.auth.signers.get_resource_principals_signer(),
+    {},
+    service_endpoint=os.environ["OCI_CORE_ENDPOINT"],
+    base_path="/20160918",
+    regional_client=True,
+    skip_deserialization=True,
+    circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+)
+HEADERS = {"accept": "application/json", "content-type": "application/json"}
 
 
 def handler(ctx, data: io.BytesIO | None = None):  # type: ignore[no-untyped-def]
-    global _client
-    from pydantic import BaseModel, ConfigDict
-
-    class Request(BaseModel):
-        model_config = ConfigDict(extra="forbid", frozen=True)
-        volumeId: str  # noqa: N815 - the API's name
-        type: str
-        displayName: str  # noqa: N815
-
     request = Request.model_validate_json(data.getvalue() if data is not None else b"{}")
-    if _client is None:
-        import oci
-
-        _client = oci.base_client.BaseClient(
-            "blockstorage",
-            {},
-            oci.auth.signers.get_resource_principals_signer(),
-            {},
-            service_endpoint=os.environ["OCI_CORE_ENDPOINT"],
-            base_path="/20160918",
-            regional_client=True,
-            skip_deserialization=True,
-            circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
-        )
-    headers = {"accept": "application/json", "content-type": "application/json"}
-    _client.call_api(resource_path=f"/volumes/{request.volumeId}", method="GET", header_params=headers, response_type="object")
-    created = _client.call_api(
-        resource_path="/volumeBackups", method="POST", header_params=headers, body=request.model_dump(), response_type="object"
+    client.call_api(resource_path=f"/volumes/{request.volumeId}", method="GET", header_params=HEADERS, response_type="object")
+    created = client.call_api(
+        resource_path="/volumeBackups", method="POST", header_params=HEADERS, body=request.model_dump(), response_type="object"
     ).data
     if not gc.isenabled():
         gc.freeze()
