@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS ?= requirements-dev.txt
 
-.PHONY: help run invoke test lint typecheck bench schema schema-check check-stack stack-zip cli-check python-version clean
+.PHONY: help run invoke test lint typecheck bench cold-path schema schema-check check-stack stack-zip cli-check python-version clean
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -55,6 +55,10 @@ typecheck: $(STAMP)
 ## make bench: cold start, warm latency and memory against a bare fdk function
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+## make cold-path: where the cold start goes, step by step, in instructions counted by valgrind (they repeat; milliseconds do not)
+cold-path: $(STAMP)
+	$(PY) -m bench.cold_path
 
 ## make schema: the JSON Schema of every answer, written to schema/answers.schema.json (API Gateway clients read it)
 schema: $(STAMP)

@@ -9,17 +9,20 @@ not a test: nothing here fails on a number."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from localoci.emulator import CoreEmulator
 from localoci.harness import REPO, Call, FdkServer
 from localoci.identity import create_identity
 
@@ -32,6 +35,23 @@ BODY = json.dumps({"volumeId": VOLUME, "type": "INCREMENTAL", "displayName": "be
 FINISHED_EVENT = (REPO / "events" / "event-createvolumebackup-end.json").read_bytes()
 TOPIC = json.loads(SEED.read_text())["topics"][0]["id"]
 GOALS = {"cold_ratio": 5.0, "warm_p50_extra_ms": 2.5, "peak_rss_mb": 64.0, "rss_growth_mb": 2.0}
+
+
+@contextlib.contextmanager
+def emulator_process(issuer_key: Path) -> Iterator[str]:
+    """The emulator in a process of its own, as OCI is a service of its own: in this process it
+    would share the interpreter lock with the client timing the calls."""
+    command = [sys.executable, "-m", "localoci.emulator", "--seed", str(SEED), "--issuer-key", str(issuer_key)]
+    process = subprocess.Popen([*command, "--creating-after", "0", "--available-after", "0"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        found = re.search(r" on (http://\S+)", process.stdout.readline())
+        if not found:
+            raise RuntimeError(f"the emulator did not start (exit code {process.poll()})")
+        yield found.group(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @dataclass
@@ -205,9 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="backup-fn-bench-") as tmp:
         workdir = Path(tmp)
         identity = create_identity(workdir / "identity")
-        with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0, available_after=0) as emulator:
-            env = {**identity.env(), "OCI_CORE_ENDPOINT": emulator.url}
-            endpoints = {"OCI_NOTIFICATIONS_ENDPOINT": emulator.url, "OCI_TELEMETRY_ENDPOINT": emulator.url}
+        issuer_key = workdir / "issuer.pem"
+        issuer_key.write_bytes(identity.issuer_public_key_pem)
+        with emulator_process(issuer_key) as url:
+            env = {**identity.env(), "OCI_CORE_ENDPOINT": url}
+            endpoints = {"OCI_NOTIFICATIONS_ENDPOINT": url, "OCI_TELEMETRY_ENDPOINT": url}
             envs = {name: {} if name == "floor" else env for name in names}
             envs["alerting"] = {**env, **endpoints, "FAILURE_TOPIC_ID": TOPIC, "METRICS_NAMESPACE": "volume_backup"}
             envs["lifecycle"] = {**env, "COPY_TO_REGIONS": "us-phoenix-1", "KEEP_LAST": "2"}

@@ -1,0 +1,118 @@
+"""`make cold-path`: where the cold start goes, in instructions counted by valgrind's callgrind.
+
+Wall-clock cold starts on a shared machine move by tens of milliseconds from one process to the
+next; instruction counts repeat to a fraction of a percent, so they show what a change to the
+import path saves. Each stage of `bench/cold_stages.py` runs in its own process under callgrind,
+against the emulator; a step's cost is its stage minus the one before. Instructions are not time
+(the RSA key check runs many cheap ones), so read them beside `make bench`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from localoci.emulator import CoreEmulator
+from localoci.harness import PLATFORM_ENV, REPO
+from localoci.identity import create_identity
+
+RESULTS = REPO / "bench" / "cold_path.json"
+README = REPO / "README.md"
+SEED = REPO / "localoci" / "seed.json"
+STAGES = REPO / "bench" / "cold_stages.py"
+# (label, stage, the stage it is measured from, who pays it)
+STEPS = (
+    ("Python and `import fdk`", 0, None, "fdk"),
+    ("pydantic: its import and the first model it builds", 1, 0, "libraries"),
+    ("`import func`: our handler, sources dispatch, domain, models, answers, settings", 2, 1, "ours"),
+    ("`import oci`", 3, 2, "libraries"),
+    ("our clients, service and request source, imported by the first call", 4, 3, "ours"),
+    ("the SDK's resource-principal signer (most of it: validating the RSA key)", 5, 4, "libraries"),
+    ("the first call apart from the signer: Settings, three models built, GetVolume, CreateVolumeBackup, the answer", 6, 5, "first call"),
+)
+
+
+def count(valgrind: str, stage: int, env: dict[str, str], workdir: Path) -> int:
+    out = workdir / f"callgrind.{stage}.out"
+    run = subprocess.run(
+        [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, str(STAGES), str(stage)],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    if run.returncode != 0 or not found:
+        raise RuntimeError(f"stage {stage} failed ({run.returncode}): {run.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def table(steps: list[dict[str, Any]], measured: str) -> str:
+    total = sum(step["instructions"] for step in steps)
+    lines = ["| step | instructions | share | paid by |", "|---|---:|---:|---|"]
+    for step in steps:
+        lines.append(f"| {step['label']} | {step['instructions'] / 1e6:,.0f} M | {step['instructions'] / total:.0%} | {step['paid_by']} |")
+    by_payer: dict[str, int] = {}
+    for step in steps:
+        by_payer[step["paid_by"]] = by_payer.get(step["paid_by"], 0) + step["instructions"]
+    shares = ", ".join(f"{payer} {value / total:.0%}" for payer, value in by_payer.items())
+    lines.append("")
+    lines.append(f"{total / 1e6:,.0f} M instructions from spawn to the first answer's body ({shares}); counted {measured}.")
+    return "\n".join(lines)
+
+
+def update_readme(text: str) -> None:
+    start, end = "<!-- cold-path:start -->", "<!-- cold-path:end -->"
+    readme = README.read_text()
+    if start in readme and end in readme:
+        head, rest = readme.split(start, 1)
+        README.write_text(f"{head}{start}\n{text}\n{end}{rest.split(end, 1)[1]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave cold_path.json and README alone")
+    args = parser.parse_args(argv)
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("make cold-path needs valgrind (Debian: apt-get install valgrind)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="backup-fn-cold-path-") as tmp:
+        workdir = Path(tmp)
+        identity = create_identity(workdir / "identity")
+        with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0, available_after=0) as emulator:
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHONHASHSEED": "0",  # the same hashing every run, so the same instructions
+                **PLATFORM_ENV,
+                **identity.env(),
+                "OCI_CORE_ENDPOINT": emulator.url,
+            }
+            # Two at a time: this machine has two cores, and counts do not depend on load.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                counts = dict(zip(range(7), pool.map(lambda stage: count(valgrind, stage, env, workdir), range(7)), strict=True))
+    steps = [
+        {"label": label, "instructions": counts[stage] - (counts[base] if base is not None else 0), "paid_by": paid_by}
+        for label, stage, base, paid_by in STEPS
+    ]
+    results: dict[str, Any] = {"measured": time.strftime("%Y-%m-%d"), "stage_instructions": counts, "steps": steps}
+    text = table(steps, results["measured"])
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        update_readme(text)
+        print(f"\nwrote {RESULTS.relative_to(REPO)} and the table in README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
