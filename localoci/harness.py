@@ -99,6 +99,14 @@ class Call:
         return headers
 
 
+def copy_function(target: Path) -> Path:
+    """func.py and the package, without their bytecode: what an image built with no compile step holds in /function."""
+    target.mkdir(parents=True)
+    shutil.copy2(REPO / "func.py", target / "func.py")
+    shutil.copytree(REPO / "backup_fn", target / "backup_fn", ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
 def fdk_command(func_path: Path, entrypoint: str = "handler") -> list[str]:
     fdk = shutil.which("fdk", path=str(Path(sys.executable).parent)) or "fdk"
     return [fdk, str(func_path), entrypoint]
