@@ -7,7 +7,9 @@ the platform runs it, so each stage's instructions minus the previous stage's ar
 3 `import oci`
 4 our client, service and source modules, imported by the first call
 5 the SDK's resource-principal signer
-6 (instead of 5) the first call through the handler, which makes its own signer"""
+6 (instead of 5) the first call through the handler, which makes its own signer
+
+argv[2], if given, is another folder holding func.py and backup_fn (a copy without bytecode)."""
 
 import importlib.util
 import io
@@ -40,7 +42,7 @@ class Context:
         return "2099-01-01T00:00:00Z"
 
 
-def main(stage: int) -> None:
+def main(stage: int, function_dir: Path) -> None:
     import fdk.scripts.fdk  # noqa: F401
 
     if stage >= 1:
@@ -55,7 +57,7 @@ def main(stage: int) -> None:
             x: int
 
     if stage >= 2:
-        spec = importlib.util.spec_from_file_location("func", REPO / "func.py")
+        spec = importlib.util.spec_from_file_location("func", function_dir / "func.py")
         assert spec is not None and spec.loader is not None
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
     if stage >= 3:
@@ -80,4 +82,4 @@ def main(stage: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else REPO)

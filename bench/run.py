@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from localoci.harness import REPO, Call, FdkServer, copy_function
+from localoci.harness import REPO, Call, FdkServer
 from localoci.identity import create_identity
 
 RESULTS = REPO / "bench" / "results.json"
@@ -171,10 +171,7 @@ def table(results: dict[str, Any]) -> str:
         f"The libraries alone (pydantic, the SDK's resource-principal signer, the same two calls, no code of ours): "
         f"{libraries['cold_start_ms']:.2f} ms, {results['libraries_ratio']['cold_start_ms']:.2f}x the floor, "
         f"{libraries['peak_rss_mb']:.2f} MB; our own code adds {ours['cold_start_ms'] - libraries['cold_start_ms']:+.2f} ms "
-        f"and {ours['peak_rss_mb'] - libraries['peak_rss_mb']:+.2f} MB to them. "
-        f"Without the image's bytecode (a read-only `/function` that cannot cache it, so every cold start compiles the package): "
-        f"{results['without_bytecode_cold_start_ms']:.2f} ms, "
-        f"{results['without_bytecode_cold_start_ms'] - ours['cold_start_ms']:+.2f} ms."
+        f"and {ours['peak_rss_mb'] - libraries['peak_rss_mb']:+.2f} MB to them."
     )
     lines.append("")
     lines.append("| this function, warm | p50 | p99 | peak RSS |")
@@ -195,8 +192,9 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(text: str) -> None:
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+def update_readme(text: str, section: str = "bench") -> None:
+    """Replaces what README.md holds between `<!-- {section}:start -->` and `<!-- {section}:end -->`."""
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     readme = README.read_text()
     if start in readme and end in readme:
         head, rest = readme.split(start, 1)
@@ -213,24 +211,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     names = ("floor", "function", "libraries", "generated_clients", "alerting", "lifecycle")
-    # Cold starts only: the function as a read-only /function runs it when the image holds no bytecode.
-    cold_names = ("floor", "function", "without_bytecode", "libraries", "generated_clients")
+    cold_names = ("floor", "function", "libraries", "generated_clients")
     funcs = {
         "floor": "bench/floor_func.py",
         "function": "func.py",
-        "without_bytecode": "func.py",
         "libraries": "bench/libraries_func.py",
         "generated_clients": "bench/sample_style_func.py",
         "alerting": "func.py",
         "lifecycle": "func.py",
     }
-    bodies = {name: FINISHED_EVENT if name == "lifecycle" else BODY for name in (*names, *cold_names)}
+    bodies = {name: FINISHED_EVENT if name == "lifecycle" else BODY for name in names}
     rounds: dict[str, list[Round]] = {name: [] for name in names}
-    cold_starts: dict[str, list[float]] = {name: [] for name in (*names, *cold_names)}
+    cold_starts: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="backup-fn-bench-") as tmp:
         workdir = Path(tmp)
         paths = {name: REPO / func for name, func in funcs.items()}
-        paths["without_bytecode"] = copy_function(workdir / "unbuilt") / "func.py"
         identity = create_identity(workdir / "identity")
         issuer_key = workdir / "issuer.pem"
         issuer_key.write_bytes(identity.issuer_public_key_pem)
@@ -240,7 +235,6 @@ def main(argv: list[str] | None = None) -> int:
             envs = {name: {} if name == "floor" else env for name in names}
             envs["alerting"] = {**env, **endpoints, "FAILURE_TOPIC_ID": TOPIC, "METRICS_NAMESPACE": "volume_backup"}
             envs["lifecycle"] = {**env, "COPY_TO_REGIONS": "us-phoenix-1", "KEEP_LAST": "2"}
-            envs["without_bytecode"] = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
             for name in names:  # unmeasured: leaves every function's bytecode cached, as the SDK's already is
                 measure(paths[name], workdir, envs[name], 1, 0, bodies[name], name)
             for number in range(args.rounds):
@@ -274,7 +268,6 @@ def main(argv: list[str] | None = None) -> int:
         "function": ours,
         "generated_clients": generated,
         "libraries": libraries,
-        "without_bytecode_cold_start_ms": round(statistics.median(cold_starts["without_bytecode"]), 2),
         "ratio": ratios(ours, floor),
         "cold_ratio_middle_half": spread(all_cold("function"), all_cold("floor")),
         "libraries_ratio": ratios(libraries, floor),
