@@ -1,7 +1,10 @@
 """The request we act on and what OCI tells us back.
 
 Our own request is strict (unknown fields, wrong types and wrong OCID kinds are refused);
-the models of OCI's responses are tolerant, because OCI adds fields over time."""
+the models of OCI's responses are tolerant, because OCI adds fields over time.
+
+Modules that define models do without `from __future__ import annotations`: with it, pydantic
+compiles and evaluates every field's annotation from a string while the first call waits."""
 
 from typing import Annotated, Literal, NamedTuple, Self
 
