@@ -1,6 +1,7 @@
-# What `fn build` generates for `runtime: python` (fnproject/cli, langs/python.go), plus one step:
-# the package's bytecode is compiled into the image. OCI Functions lets a function write only to
-# /tmp, so without it every cold start compiles func.py and backup_fn from source (README, Performance).
+# `fn build` builds with this file whenever it is here. It is the image fn would generate from
+# func.yaml (fnproject/cli, langs/python.go) plus one step: the package's bytecode, compiled into
+# the image. OCI Functions lets a function write only to /tmp, so without it every cold start
+# would compile func.py and backup_fn from source first (README, Performance).
 FROM fnproject/python:3.11-dev AS build-stage
 WORKDIR /function
 ADD requirements.txt /function/

@@ -5,11 +5,14 @@ function cannot write itself."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 from localoci.emulator import CoreEmulator
 from localoci.harness import REPO, Call, FdkServer, copy_function
@@ -60,3 +63,14 @@ def test_without_the_step_every_cold_start_compiles_the_package(tmp_path: Path, 
 
     assert from_bytecode == set()
     assert {str(bare / "func.py"), str(bare / "backup_fn" / "handler.py"), str(bare / "backup_fn" / "service.py")} <= from_source
+
+
+def test_the_dockerfile_builds_what_func_yaml_names() -> None:
+    """fn builds with the Dockerfile whenever there is one, so it must hold func.yaml's images and entry point."""
+    func = yaml.safe_load((REPO / "func.yaml").read_text())
+    dockerfile = (REPO / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+)", dockerfile, re.M)
+    entrypoint = re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.M)
+
+    assert stages == [func["build_image"], func["run_image"]]
+    assert entrypoint and json.loads(entrypoint.group(1)) == func["entrypoint"].split()
