@@ -113,10 +113,21 @@ def cold_start(func: Path, workdir: Path, env: dict[str, str], body: bytes, name
         server.stop()
 
 
+def cold_samples(rounds: list[Round], cold_starts: list[float]) -> list[float]:
+    """Every cold start of one function: the full rounds' and the cold-only rounds'."""
+    return [r.cold_start_ms for r in rounds] + cold_starts
+
+
 def summarise(rounds: list[Round], cold_starts: list[float]) -> dict[str, float]:
     summary = {key: round(statistics.median(getattr(r, key) for r in rounds), 2) for key in asdict(rounds[0])}
-    summary["cold_start_ms"] = round(statistics.median([r.cold_start_ms for r in rounds] + cold_starts), 2)
+    summary["cold_start_ms"] = round(statistics.median(cold_samples(rounds, cold_starts)), 2)
     return summary
+
+
+def rotated(names: tuple[str, ...], number: int) -> tuple[str, ...]:
+    """Round `number`'s order: each round starts one function later, so drift hits them all alike."""
+    shift = number % len(names)
+    return names[shift:] + names[:shift]
 
 
 def spread(ours: list[float], floor: list[float]) -> list[float]:
@@ -213,19 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     names = ("floor", "function", "libraries", "generated_clients", "alerting", "lifecycle")
     cold_names = ("floor", "function", "libraries", "generated_clients")
     funcs = {
-        "floor": "bench/floor_func.py",
-        "function": "func.py",
-        "libraries": "bench/libraries_func.py",
-        "generated_clients": "bench/sample_style_func.py",
-        "alerting": "func.py",
-        "lifecycle": "func.py",
+        "floor": REPO / "bench" / "floor_func.py",
+        "function": REPO / "func.py",
+        "libraries": REPO / "bench" / "libraries_func.py",
+        "generated_clients": REPO / "bench" / "sample_style_func.py",
+        "alerting": REPO / "func.py",
+        "lifecycle": REPO / "func.py",
     }
     bodies = {name: FINISHED_EVENT if name == "lifecycle" else BODY for name in names}
     rounds: dict[str, list[Round]] = {name: [] for name in names}
     cold_starts: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="backup-fn-bench-") as tmp:
         workdir = Path(tmp)
-        paths = {name: REPO / func for name, func in funcs.items()}
         identity = create_identity(workdir / "identity")
         issuer_key = workdir / "issuer.pem"
         issuer_key.write_bytes(identity.issuer_public_key_pem)
@@ -236,11 +246,10 @@ def main(argv: list[str] | None = None) -> int:
             envs["alerting"] = {**env, **endpoints, "FAILURE_TOPIC_ID": TOPIC, "METRICS_NAMESPACE": "volume_backup"}
             envs["lifecycle"] = {**env, "COPY_TO_REGIONS": "us-phoenix-1", "KEEP_LAST": "2"}
             for name in names:  # unmeasured: leaves every function's bytecode cached, as the SDK's already is
-                measure(paths[name], workdir, envs[name], 1, 0, bodies[name], name)
+                measure(funcs[name], workdir, envs[name], 1, 0, bodies[name], name)
             for number in range(args.rounds):
-                order = names[number % len(names) :] + names[: number % len(names)]
-                for name in order:
-                    result = measure(paths[name], workdir, envs[name], args.warm_calls, args.leak_calls, bodies[name], name)
+                for name in rotated(names, number):
+                    result = measure(funcs[name], workdir, envs[name], args.warm_calls, args.leak_calls, bodies[name], name)
                     rounds[name].append(result)
                     print(
                         f"round {number + 1} {name:<17} cold {result.cold_start_ms:7.1f} ms  p50 {result.warm_p50_ms:6.2f} ms  "
@@ -248,17 +257,13 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
             for number in range(args.cold_rounds):
-                order = cold_names[number % len(cold_names) :] + cold_names[: number % len(cold_names)]
-                for name in order:
-                    cold_starts[name].append(cold_start(paths[name], workdir, envs[name], bodies[name], name))
+                for name in rotated(cold_names, number):
+                    cold_starts[name].append(cold_start(funcs[name], workdir, envs[name], bodies[name], name))
                 print(
                     f"cold round {number + 1}  " + "  ".join(f"{name} {cold_starts[name][-1]:6.1f} ms" for name in cold_names),
                     flush=True,
                 )
     floor, ours, libraries, generated, alerting, lifecycle = (summarise(rounds[name], cold_starts[name]) for name in names)
-
-    def all_cold(name: str) -> list[float]:
-        return [r.cold_start_ms for r in rounds[name]] + cold_starts[name]
 
     results = {
         "measured": time.strftime("%Y-%m-%d"),
@@ -269,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         "generated_clients": generated,
         "libraries": libraries,
         "ratio": ratios(ours, floor),
-        "cold_ratio_middle_half": spread(all_cold("function"), all_cold("floor")),
+        "cold_ratio_middle_half": spread(
+            cold_samples(rounds["function"], cold_starts["function"]), cold_samples(rounds["floor"], cold_starts["floor"])
+        ),
         "libraries_ratio": ratios(libraries, floor),
         "generated_clients_ratio": ratios(generated, floor),
         "alerting": alerting,
