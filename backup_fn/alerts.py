@@ -1,6 +1,8 @@
 """Failures that reach a person: one Notifications message per failed or partly failed call
 (FAILURE_TOPIC_ID) and one PostMetricData per call (METRICS_NAMESPACE). Best effort: they run
-after the answer is decided, within what is left of the deadline, and never change the answer."""
+after the answer is decided, within what is left of the deadline, and never change the answer.
+A caller's own invalid request publishes nothing and counts as `RequestsRejected`: a typo must
+not page anyone."""
 
 from __future__ import annotations
 
@@ -12,13 +14,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .deadline import Deadline
 from .errors import BackupError
-from .outcome import CallOutcome
+from .results import CallResults
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .clients.base import Credentials
     from .clients.monitoring import MonitoringClient
     from .clients.notifications import NotificationsClient
+    from .clients.signer import Credentials
 
 log = logging.getLogger("backup_fn")
 
@@ -26,12 +28,11 @@ log = logging.getLogger("backup_fn")
 MAX_ALERT_SECONDS = 3.0
 MAX_TITLE_LENGTH = 255
 MAX_FAILURES_IN_MESSAGE = 20
-METRIC_NAMES = {"created": "BackupsCreated", "failed": "BackupsFailed", "copied": "BackupsCopied", "deleted": "BackupsDeleted"}
 
 
 class CallFacts(NamedTuple):
     call_id: str
-    gateway: bool
+    will_retry: bool
     duration_ms: float
 
 
@@ -42,30 +43,26 @@ class Alerts:
         self._notifications: NotificationsClient | None = None
         self._monitoring: MonitoringClient | None = None
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.settings.failure_topic_id or self.settings.metrics_namespace)
-
-    def report(self, outcome: CallOutcome, facts: CallFacts, deadline: Deadline) -> dict[str, Any]:
+    def report(self, call: CallResults, facts: CallFacts, deadline: Deadline) -> dict[str, Any]:
         """Publishes what the settings ask for; the fields to add to the call's log line."""
         budget = Deadline(at=min(time.monotonic() + MAX_ALERT_SECONDS, deadline.at + self.settings.deadline_margin_seconds / 2))
         fields: dict[str, Any] = {}
-        if self.settings.failure_topic_id and outcome.errors:
-            fields["notified"] = self._notify(self.settings.failure_topic_id, outcome, facts, budget)
+        if self.settings.failure_topic_id and call.errors and not call.rejected:
+            fields["notified"] = self._notify(self.settings.failure_topic_id, call, facts, budget)
         if self.settings.metrics_namespace:
-            fields["metricsPosted"] = self._post_metrics(self.settings.metrics_namespace, outcome, facts, budget)
+            fields["metricsPosted"] = self._post_metrics(self.settings.metrics_namespace, call, facts, budget)
         failed = [name for name, ok in fields.items() if ok is False]
         if failed:
             fields["alertFailures"] = len(failed)
         return fields
 
-    def _notify(self, topic_id: str, outcome: CallOutcome, facts: CallFacts, deadline: Deadline) -> bool:
-        title, body = failure_message(outcome, facts)
+    def _notify(self, topic_id: str, call: CallResults, facts: CallFacts, deadline: Deadline) -> bool:
+        title, body = failure_message(call, facts)
         try:
             if self._notifications is None:
                 from .clients.notifications import NotificationsClient
 
-                self._notifications = NotificationsClient(self.credentials, self.settings)
+                self._notifications = NotificationsClient(self.credentials, self.settings.notifications_endpoint)
             self._notifications.publish(topic_id, title, body, deadline)
         except BackupError as error:
             log.warning(
@@ -75,7 +72,7 @@ class Alerts:
             return False
         return True
 
-    def _post_metrics(self, namespace: str, outcome: CallOutcome, facts: CallFacts, deadline: Deadline) -> bool:
+    def _post_metrics(self, namespace: str, call: CallResults, facts: CallFacts, deadline: Deadline) -> bool:
         try:
             compartment_id = self.settings.metrics_compartment_id or self.credentials.compartment_id()
             if not compartment_id:
@@ -84,8 +81,8 @@ class Alerts:
             if self._monitoring is None:
                 from .clients.monitoring import MonitoringClient
 
-                self._monitoring = MonitoringClient(self.credentials, self.settings)
-            refused, request_id = self._monitoring.post_metric_data(metric_data(namespace, compartment_id, outcome, facts), deadline)
+                self._monitoring = MonitoringClient(self.credentials, self.settings.telemetry_endpoint)
+            refused, request_id = self._monitoring.post_metric_data(metric_data(namespace, compartment_id, call, facts), deadline)
         except BackupError as error:
             log.warning("metrics not posted", extra={"errorCode": error.code, "error": error.message, "opcRequestId": error.opc_request_id})
             return False
@@ -95,11 +92,11 @@ class Alerts:
         return True
 
 
-def failure_message(outcome: CallOutcome, facts: CallFacts) -> tuple[str, str]:
+def failure_message(call: CallResults, facts: CallFacts) -> tuple[str, str]:
     """A title a person can read on a phone, and a JSON body for whoever acts on it."""
-    trigger = outcome.trigger
-    failures = _failures(outcome)
-    deciding = outcome.deciding_error
+    trigger = call.trigger
+    failures = _failures(call)
+    deciding = call.deciding_error
     assert deciding is not None
     resource = next((resource for resource, error in failures if error is deciding), "")
     more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
@@ -113,7 +110,7 @@ def failure_message(outcome: CallOutcome, facts: CallFacts) -> tuple[str, str]:
         "errorCode": deciding.code,
         "message": deciding.message,
         "opcRequestId": deciding.opc_request_id,
-        "willRetry": outcome.will_retry(facts.gateway),
+        "willRetry": facts.will_retry,
     }
     if len(failures) > 1:
         body["failures"] = [
@@ -123,17 +120,28 @@ def failure_message(outcome: CallOutcome, facts: CallFacts) -> tuple[str, str]:
     return title, json.dumps(body, indent=2)
 
 
-def _failures(outcome: CallOutcome) -> list[tuple[str, BackupError]]:
-    if outcome.error is not None:
-        return [("", outcome.error)]
-    return [(r.resource_id, r.error) for r in outcome.results if r.error is not None]
+def _failures(call: CallResults) -> list[tuple[str, BackupError]]:
+    if call.error is not None:
+        return [("", call.error)]
+    return [(r.resource_id, r.error) for r in call.results if r.error is not None]
 
 
-def metric_data(namespace: str, compartment_id: str, outcome: CallOutcome, facts: CallFacts) -> list[dict[str, Any]]:
-    dimensions = {"trigger": outcome.trigger.source if outcome.trigger else "unreadable", "outcome": outcome.outcome[:256]}
+def metric_counts(call: CallResults) -> dict[str, int]:
+    lifecycles = [r.lifecycle for r in call.results if r.lifecycle]
+    rejected = call.rejected
+    return {
+        "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created"),
+        "BackupsFailed": 0 if rejected else len(call.errors),
+        "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome != "failed"),
+        "BackupsDeleted": sum(len(life.pruned or ()) for life in lifecycles if not life.dry_run),
+        "RequestsRejected": int(rejected),
+    }
+
+
+def metric_data(namespace: str, compartment_id: str, call: CallResults, facts: CallFacts) -> list[dict[str, Any]]:
+    dimensions = {"trigger": call.trigger.source if call.trigger else "unreadable", "outcome": call.summary[:256]}
     timestamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    values: dict[str, float] = {METRIC_NAMES[name]: count for name, count in outcome.counts().items()}
-    values["CallDurationMs"] = round(facts.duration_ms, 1)
+    values: dict[str, float] = {**metric_counts(call), "CallDurationMs": round(facts.duration_ms, 1)}
     return [
         {
             "namespace": namespace,

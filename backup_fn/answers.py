@@ -6,9 +6,10 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from .errors import BackupError
 from .models import OciBackup
 
-Outcome = Literal["created", "existing", "in-progress"]
+BackupOutcome = Literal["created", "existing", "in-progress"]
 CopyOutcome = Literal["created", "existing", "failed"]
 
 _ANSWER = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
@@ -28,6 +29,10 @@ class ErrorAnswer(_Answer):
     message: str
     opc_request_id: str | None = None
 
+    @classmethod
+    def of(cls, error: BackupError) -> Self:
+        return cls(code=error.code, message=error.message, opc_request_id=error.opc_request_id)
+
 
 class Failure(_Answer):
     """One resource of a call that failed while others did not."""
@@ -36,6 +41,10 @@ class Failure(_Answer):
     code: str
     message: str
     opc_request_id: str | None = None
+
+    @classmethod
+    def of(cls, resource_id: str, error: BackupError) -> Self:
+        return cls(resource_id=resource_id, code=error.code, message=error.message, opc_request_id=error.opc_request_id)
 
 
 class SkippedResource(_Answer):
@@ -55,22 +64,24 @@ class BackupAnswer(_Answer):
     compartment_id: str | None = None
     time_created: str | None = None
     opc_request_id: str | None = None
-    outcome: Outcome | None = "created"
+    outcome: BackupOutcome | None = "created"
 
     @classmethod
-    def from_backup(cls, backup: OciBackup, *, opc_request_id: str | None, outcome: Outcome | None) -> Self:
-        return cls(
-            id=backup.id,
-            lifecycle_state=backup.lifecycle_state,
-            type=backup.type,
-            display_name=backup.display_name,
-            volume_id=backup.volume_id,
-            boot_volume_id=backup.boot_volume_id,
-            compartment_id=backup.compartment_id,
-            time_created=backup.time_created,
-            opc_request_id=opc_request_id,
-            outcome=outcome,
-        )
+    def from_backup(cls, backup: OciBackup, *, opc_request_id: str | None, outcome: BackupOutcome | None) -> Self:
+        shown = backup.model_dump(include=_BACKUP_FIELDS_SHOWN)
+        return cls(**shown, opc_request_id=opc_request_id, outcome=outcome)
+
+
+# What an answer shows of a backup: the fields both models share, by name (the rest is OCI's detail).
+_BACKUP_FIELDS_SHOWN = set(BackupAnswer.model_fields) & set(OciBackup.model_fields)
+
+
+class Counts(_Answer):
+    """Exact totals behind lists that an answer may cut short."""
+
+    backups: int
+    failures: int
+    skipped: int
 
 
 class BackupsAnswer(_Answer):
@@ -79,6 +90,7 @@ class BackupsAnswer(_Answer):
     backups: list[BackupAnswer]
     failures: list[Failure] | None = None
     skipped: list[SkippedResource] | None = None
+    counts: Counts | None = None
 
 
 class IgnoredAnswer(_Answer):

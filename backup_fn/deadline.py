@@ -19,7 +19,7 @@ class Deadline(NamedTuple):
         budget = DEFAULT_BUDGET_SECONDS
         if value:
             try:
-                when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+                when = datetime.fromisoformat(value.strip())
             except ValueError:
                 pass
             else:

@@ -40,6 +40,12 @@ def arrival_of(headers: Mapping[str, object], *, call_id: str, method: str | Non
 
 
 def _client_retry_token(http_headers: Mapping[str, object]) -> str | None:
+    sent = http_headers.get(RETRY_TOKEN_HEADER)
+    values = sent if isinstance(sent, list) else [sent] if isinstance(sent, str) else []
+    # A header sent twice reaches the function as a list, or joined with commas as HTTP allows; either
+    # way the first value would win, and a retry sending them the other way round would make a second backup.
+    if len({part.strip() for value in values for part in str(value).split(",")}) > 1:
+        raise InvalidRequest("Header opc-retry-token was sent more than once with different values: send it once.")
     token = header_value(http_headers, RETRY_TOKEN_HEADER)
     if token is None:
         return None

@@ -1,5 +1,6 @@
-"""Raw call → arrival → source → trigger → service → outcome → answer, with one log line per call
-and, when configured, a failure message and the call's metrics."""
+"""Raw call → arrival → source → trigger → use cases (by the runner) → reply, with one log line
+per call and, when configured, a failure message and the call's metrics. The handler wires the
+use cases to their clients, once per container and config."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from . import logs
 from .deadline import Deadline
 from .delivery import arrival_of, is_api_gateway
 from .errors import BackupError, InternalError
-from .outcome import CallOutcome
+from .replies import MAX_LISTED, Reply, reply_for
+from .results import CallResults
 from .settings import Settings, load_settings
 from .sources import parse_trigger
 
 if TYPE_CHECKING:
     from .alerts import Alerts
-    from .service import BackupService
+    from .runner import JobRunner
 
 log = logs.configure()
 
@@ -35,7 +37,7 @@ class InvokeContext(Protocol):
     def Deadline(self) -> str: ...  # noqa: N802
 
 
-class Reply(NamedTuple):
+class Response(NamedTuple):
     status: int
     body: str
 
@@ -43,7 +45,7 @@ class Reply(NamedTuple):
 class _Container(NamedTuple):
     """What lives as long as the container, per config: the signer, clients and their pools."""
 
-    service: BackupService
+    runner: JobRunner
     alerts: Alerts
 
 
@@ -55,16 +57,21 @@ def _container(settings: Settings) -> _Container:
     if made is None:
         # The SDK loads on the first call that needs it, not when func.py is imported.
         from .alerts import Alerts
-        from .clients.base import Credentials
         from .clients.core import CoreClient
-        from .service import BackupService
+        from .clients.signer import Credentials
+        from .domain import BackupJob, LifecycleJob
+        from .runner import JobRunner
+        from .usecases.backup import Backup
+        from .usecases.lifecycle import Lifecycle
 
         credentials = Credentials(settings)
-        made = _containers[settings] = _Container(BackupService(CoreClient(credentials, settings), settings), Alerts(settings, credentials))
+        core = CoreClient(credentials, settings.core_endpoint)
+        runner = JobRunner({BackupJob: Backup(core, settings), LifecycleJob: Lifecycle(core, settings)}, settings.max_parallel_calls)
+        made = _containers[settings] = _Container(runner, Alerts(settings, credentials))
     return made
 
 
-def handle_call(ctx: InvokeContext, data: io.BytesIO | bytes | str | None) -> Reply:
+def handle_call(ctx: InvokeContext, data: io.BytesIO | bytes | str | None) -> Response:
     started = time.perf_counter()
     call_id = ctx.CallID() or ""
     token = logs.call_id_var.set(call_id)
@@ -77,45 +84,74 @@ def handle_call(ctx: InvokeContext, data: io.BytesIO | bytes | str | None) -> Re
         if logging.getLevelName(log.level) != settings.log_level:
             log.setLevel(settings.log_level)  # setLevel clears every logger's cache: only on a change
         deadline = Deadline.from_header(ctx.Deadline(), margin=settings.deadline_margin_seconds)
-        outcome = _run(ctx, data, settings, deadline, record)
+        call = _run(ctx, data, settings, deadline, record)
     except BackupError as error:
-        outcome = CallOutcome(error=error)
+        call = CallResults(error=error)
     except Exception:  # the last line of defence: never a traceback in the answer
         log.exception("unexpected failure")
-        outcome = CallOutcome(error=InternalError("The function failed unexpectedly; the function log has the details."))
-    status, answer = outcome.answer(gateway)
+        call = CallResults(error=InternalError("The function failed unexpectedly; the function log has the details."))
+    reply = reply_for(call, gateway)
     duration_ms = (time.perf_counter() - started) * 1000
     if settings is not None and deadline is not None:
-        record.update(_report(outcome, settings, deadline, call_id, gateway, duration_ms))
-    record.update(outcome.log_fields(), status=status, durationMs=round(duration_ms, 1))
-    log.log(logging.ERROR if outcome.errors else logging.INFO, "backup call finished", extra=record)
+        record.update(_report(call, reply, settings, deadline, call_id, duration_ms))
+    record.update(log_fields(call), status=reply.status, durationMs=round(duration_ms, 1))
+    log.log(logging.ERROR if call.errors else logging.INFO, "backup call finished", extra=record)
     logs.call_id_var.reset(token)
-    return Reply(status, answer.to_json())
+    return Response(reply.status, reply.answer.to_json())
 
 
 def _run(
     ctx: InvokeContext, data: io.BytesIO | bytes | str | None, settings: Settings, deadline: Deadline, record: dict[str, Any]
-) -> CallOutcome:
+) -> CallResults:
     arrival = arrival_of(ctx.Headers(), call_id=ctx.CallID() or "", method=ctx.Method(), http_headers=ctx.HTTPHeaders())
     record["delivery"] = arrival.delivery
     trigger = parse_trigger(_read_body(data), arrival)
     if trigger.ignored:
-        return CallOutcome(trigger)
-    return CallOutcome(trigger, _container(settings).service.run(trigger, deadline))
+        return CallResults(trigger)
+    return CallResults(trigger, _container(settings).runner.run(trigger, deadline))
 
 
-def _report(
-    outcome: CallOutcome, settings: Settings, deadline: Deadline, call_id: str, gateway: bool, duration_ms: float
-) -> dict[str, Any]:
+def _report(call: CallResults, reply: Reply, settings: Settings, deadline: Deadline, call_id: str, duration_ms: float) -> dict[str, Any]:
     if not (settings.failure_topic_id or settings.metrics_namespace):
         return {}
     from .alerts import CallFacts
 
     try:
-        return _container(settings).alerts.report(outcome, CallFacts(call_id, gateway, duration_ms), deadline)
+        return _container(settings).alerts.report(call, CallFacts(call_id, reply.will_retry, duration_ms), deadline)
     except Exception:  # alerts never change the answer
         log.exception("alerting failed")
         return {"alertFailures": 1}
+
+
+def log_fields(call: CallResults) -> dict[str, Any]:
+    """The call's log line: what it was, what it made, and every opc-request-id an operator may need."""
+    fields: dict[str, Any] = {"outcome": call.summary}
+    trigger = call.trigger
+    if trigger is not None:
+        fields.update(trigger=trigger.source, triggerId=trigger.trigger_id)
+        if trigger.ignored:
+            fields["reason"] = trigger.ignored
+        if trigger.skipped:
+            fields["skipped"] = [{"resourceId": s.resource_id, "reason": s.reason} for s in trigger.skipped[:MAX_LISTED]]
+    if call.results:
+        fields["resource"] = ",".join(r.resource_id for r in call.results[:MAX_LISTED])
+    backups = [r.backup for r in call.results if r.backup] + [r.lifecycle.backup for r in call.results if r.lifecycle]
+    if backups:
+        fields["backupId"] = ",".join(b.id for b in backups[:MAX_LISTED])
+        fields["lifecycleState"] = ",".join(b.lifecycle_state for b in backups[:MAX_LISTED])
+    errors = call.errors
+    request_ids = [b.opc_request_id for b in backups if b.opc_request_id] + [e.opc_request_id for e in errors if e.opc_request_id]
+    if request_ids:
+        fields["opcRequestId"] = ",".join(request_ids[:MAX_LISTED])
+    if errors:
+        fields["errorCode"] = ",".join(e.code for e in errors[:MAX_LISTED])
+        fields["error"] = " | ".join(e.message for e in errors[:MAX_LISTED])
+    for life in (r.lifecycle for r in call.results if r.lifecycle):
+        fields.update(
+            copies=[c.model_dump(by_alias=True, exclude_none=True) for c in life.copies or ()], pruned=(life.pruned or [])[:MAX_LISTED]
+        )
+        fields.update(kept=life.kept, dryRun=life.dry_run)
+    return fields
 
 
 def _read_body(data: io.BytesIO | bytes | str | None) -> bytes:

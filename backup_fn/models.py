@@ -26,14 +26,13 @@ class Kind(NamedTuple):
 
     name: ResourceKind
     id_field: str
-    backup_id_field: str
     ocid: OcidKind
     backup_ocid: OcidKind
 
 
 KINDS: dict[ResourceKind, Kind] = {
-    "volume": Kind("volume", "volumeId", "sourceVolumeBackupId", VOLUME, VOLUME_BACKUP),
-    "bootVolume": Kind("bootVolume", "bootVolumeId", "sourceBootVolumeBackupId", BOOT_VOLUME, BOOT_VOLUME_BACKUP),
+    "volume": Kind("volume", "volumeId", VOLUME, VOLUME_BACKUP),
+    "bootVolume": Kind("bootVolume", "bootVolumeId", BOOT_VOLUME, BOOT_VOLUME_BACKUP),
 }
 
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]

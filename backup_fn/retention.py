@@ -41,7 +41,7 @@ def _created(backup: OciBackup) -> datetime | None:
     if not backup.time_created:
         return None
     try:
-        when = datetime.fromisoformat(backup.time_created.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(backup.time_created)
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -4,6 +4,7 @@ A value that cannot be read exactly is `InvalidConfiguration`, never a silent de
 default of retention is to delete."""
 
 import functools
+import logging
 import re
 from collections.abc import Mapping
 from typing import Annotated, Literal, Self
@@ -45,6 +46,8 @@ class Settings(BaseModel):
     config_file: Annotated[str | None, Field(alias="OCI_CONFIG_FILE")] = None
     config_profile: Annotated[str, Field(alias="OCI_CONFIG_PROFILE", min_length=1)] = "DEFAULT"
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], Field(alias="LOG_LEVEL")] = "INFO"
+    # Set by the Functions platform with the resource principal, not by the operator.
+    region: Annotated[str | None, Field(alias="OCI_RESOURCE_PRINCIPAL_REGION", pattern=f"^{REGION.pattern}$")] = None
 
     @property
     def retention_enabled(self) -> bool:
@@ -62,7 +65,9 @@ class Settings(BaseModel):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             ids = _items(value)
-            return frozenset(ids) if ids else None
+            if not ids:
+                raise ValueError("names no compartment OCID; unset it for no restriction")
+            return frozenset(ids)
         return value
 
     @field_validator("allowed_compartment_ids")
@@ -82,6 +87,13 @@ class Settings(BaseModel):
         for region in regions:
             if not REGION.fullmatch(region):
                 raise ValueError(f"{region!r} is not a region identifier like us-phoenix-1")
+        if regions:
+            # The SDK's own list; its is_region() would ask the instance metadata service about an unknown name.
+            import oci.regions
+
+            unknown = [region for region in regions if region not in oci.regions.REGIONS]
+            if unknown:
+                raise ValueError(f"{', '.join(unknown)} is not a region the OCI SDK knows")
         if len(set(regions)) != len(regions):
             raise ValueError("names a region more than once")
         return tuple(regions)
@@ -132,14 +144,16 @@ class Settings(BaseModel):
 
     @field_validator("backup_type", "log_level", mode="before")
     @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.strip().upper() if isinstance(value, str) else value
+    def _stripped(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _keys_for_copied_regions(self) -> Self:
+    def _copied_regions(self) -> Self:
         strays = [region for region, _ in self.copy_kms_key_ids if region not in self.copy_to_regions]
         if strays:
             raise ValueError(f"COPY_KMS_KEY_IDS names {', '.join(strays)}, which COPY_TO_REGIONS does not list")
+        if self.region is not None and self.region in self.copy_to_regions:
+            raise ValueError(f"COPY_TO_REGIONS names {self.region}, the function's own region: a backup is already there")
         return self
 
 
@@ -148,11 +162,42 @@ def _items(value: str) -> list[str]:
 
 
 CONFIG_KEYS = tuple(str(field.alias) for field in Settings.model_fields.values())
+# Keys for running the function outside OCI, and the one the platform sets: no stack sets these.
+LOCAL_ONLY_KEYS = frozenset({"OCI_AUTH", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE"})
+PLATFORM_KEYS = frozenset({"OCI_RESOURCE_PRINCIPAL_REGION"})
+OPERATOR_KEYS = frozenset(CONFIG_KEYS) - LOCAL_ONLY_KEYS - PLATFORM_KEYS
+
+log = logging.getLogger("backup_fn")
 
 
 def load_settings(config: Mapping[str, str]) -> Settings:
-    """Validate the config keys this function reads; other environment variables are ignored."""
+    """Validate the config keys this function reads; other environment variables are ignored, but
+    one a single edit away from a known key (`KEEP_LST`) is named in a warning, once per config."""
+    _warn_near_misses(frozenset(key for key in config if key not in OPERATOR_KEYS and key.isupper()))
     return _load(tuple((key, config[key]) for key in CONFIG_KEYS if config.get(key, "").strip()))
+
+
+@functools.lru_cache(maxsize=8)
+def _warn_near_misses(unknown: frozenset[str]) -> None:
+    for key in sorted(unknown):
+        known = next((name for name in sorted(OPERATOR_KEYS) if _one_edit_apart(key, name)), None)
+        if known:
+            log.warning(f"config key {key} is not one this function reads; did you mean {known}?", extra={"configKey": key})
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One character inserted, deleted, replaced, or two neighbours swapped (Damerau distance 1);
+    difflib's ratio has no such bound, and a whole edit-distance library is more than this needs."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (
+            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
+    return short[i:] == long[i + 1 :]
 
 
 @functools.lru_cache(maxsize=8)

@@ -63,11 +63,7 @@ def main(stage: int, function_dir: Path) -> None:
     if stage >= 3:
         import oci
     if stage >= 4:
-        import backup_fn.alerts
-        import backup_fn.clients.base
-        import backup_fn.clients.core
-        import backup_fn.service
-        import backup_fn.sources.request  # noqa: F401
+        pass
     if stage == 5:
         import oci.auth.signers
 

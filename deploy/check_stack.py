@@ -44,6 +44,8 @@ import hcl2
 import yaml
 from lark import Token, Tree
 
+from backup_fn.settings import OPERATOR_KEYS
+
 DEPLOY = Path(__file__).resolve().parent
 STACK = DEPLOY / "terraform"
 SNAPSHOT_DIR = DEPLOY / "provider-snapshot"
@@ -56,31 +58,8 @@ META = frozenset({"count", "for_each", "depends_on", "provider", "lifecycle", "t
 BUILTIN_ROOTS = frozenset({"count", "each", "self", "path", "terraform"})
 CLIENT_SERVICES = ("core", "notifications", "monitoring")
 
-# Every config key the function reads (CONTRACT.md's table and the README's), set by the stack.
-FUNCTION_CONFIG_KEYS = frozenset(
-    {
-        "OCI_CORE_ENDPOINT",
-        "BACKUP_TYPE",
-        "ALLOWED_COMPARTMENT_IDS",
-        "COPY_TO_REGIONS",
-        "COPY_KMS_KEY_IDS",
-        "KEEP_LAST",
-        "KEEP_DAYS",
-        "PRUNE_DRY_RUN",
-        "FAILURE_TOPIC_ID",
-        "METRICS_NAMESPACE",
-        "METRICS_COMPARTMENT_ID",
-        "MAX_PARALLEL_CALLS",
-        "OCI_NOTIFICATIONS_ENDPOINT",
-        "OCI_TELEMETRY_ENDPOINT",
-        "OPT_OUT_TAG",
-        "DEADLINE_MARGIN_SECONDS",
-        "VOLUME_CACHE_SECONDS",
-        "LOG_LEVEL",
-    }
-)
-# Config keys only for running the function outside OCI; the stack never sets them.
-LOCAL_ONLY_CONFIG_KEYS = frozenset({"OCI_AUTH", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE"})
+# Every config key an operator sets, read from the function's own settings: the stack must set each.
+FUNCTION_CONFIG_KEYS = OPERATOR_KEYS
 
 RM_TYPES_FOR_TF = {
     "string": {"string", "password", "enum"},

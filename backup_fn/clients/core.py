@@ -11,8 +11,8 @@ from pydantic import TypeAdapter
 from ..deadline import Deadline
 from ..errors import NotFound
 from ..models import Kind, OciBackup, OciBootVolumeAttachment, OciVolume, ResourceKind
-from ..settings import Settings
-from .base import Credentials, OciClient, Operation, Service, parse, parse_list
+from .base import OciClient, Operation, Service, parse, parse_list
+from .signer import Credentials
 
 CORE = Service("blockstorage", "/20160918", "https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}", "iaas")
 LIST_PAGE_SIZE = 100
@@ -64,26 +64,28 @@ def _attachment_list() -> TypeAdapter[list[OciBootVolumeAttachment]]:
     return TypeAdapter(list[OciBootVolumeAttachment])
 
 
-class Created(NamedTuple):
+class BackupReply(NamedTuple):
+    """A backup as OCI answered it, and the opc-request-id of that answer."""
+
     backup: OciBackup
     request_id: str | None
 
 
 class CoreClient:
-    def __init__(self, credentials: Credentials, settings: Settings) -> None:
-        self._oci = OciClient(credentials, CORE, settings.core_endpoint)
+    def __init__(self, credentials: Credentials, endpoint: str | None) -> None:
+        self._oci = OciClient(credentials, CORE, endpoint)
 
     def get_volume(self, kind: Kind, volume_id: str, deadline: Deadline) -> OciVolume:
         reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].get_volume, path_params={"id": volume_id})
         return parse(OciVolume, reply)
 
-    def create_backup(self, kind: Kind, body: dict[str, Any], retry_token: str, deadline: Deadline) -> Created:
+    def create_backup(self, kind: Kind, body: dict[str, Any], retry_token: str, deadline: Deadline) -> BackupReply:
         reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].create_backup, body=body, retry_token=retry_token)
-        return Created(parse(OciBackup, reply), reply.request_id)
+        return BackupReply(parse(OciBackup, reply), reply.request_id)
 
-    def get_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> Created:
+    def get_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> BackupReply:
         reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].get_backup, path_params={"id": backup_id})
-        return Created(parse(OciBackup, reply), reply.request_id)
+        return BackupReply(parse(OciBackup, reply), reply.request_id)
 
     def backups_of(self, kind: Kind, volume_id: str, compartment_id: str, deadline: Deadline) -> Iterator[OciBackup]:
         """Every backup of the volume, newest first, page after page (`opc-next-page`)."""
@@ -112,7 +114,7 @@ class CoreClient:
         kms_key_id: str | None,
         retry_token: str,
         deadline: Deadline,
-    ) -> Created:
+    ) -> BackupReply:
         body = {"destinationRegion": region, "displayName": display_name, "kmsKeyId": kms_key_id}
         reply = self._oci.call(
             deadline,
@@ -121,7 +123,7 @@ class CoreClient:
             body={key: value for key, value in body.items() if value is not None},
             retry_token=retry_token,
         )
-        return Created(parse(OciBackup, reply), reply.request_id)
+        return BackupReply(parse(OciBackup, reply), reply.request_id)
 
     def delete_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> str | None:
         """The opc-request-id; a backup already gone raises NotFound, which callers take as done."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..deadline import Deadline
-from ..settings import Settings
-from .base import Credentials, OciClient, Operation, Service
+from .base import OciClient, Operation, Service
+from .signer import Credentials
 
 TELEMETRY_INGESTION = Service("monitoring", "/20180401", "https://telemetry-ingestion.{region}.{secondLevelDomain}", "telemetry-ingestion")
 POST_METRIC_DATA = Operation("PostMetricData", "POST", "/metrics")
@@ -17,8 +17,8 @@ OPERATIONS: tuple[Operation, ...] = (POST_METRIC_DATA,)
 
 
 class MonitoringClient:
-    def __init__(self, credentials: Credentials, settings: Settings) -> None:
-        self._oci = OciClient(credentials, TELEMETRY_INGESTION, settings.telemetry_endpoint)
+    def __init__(self, credentials: Credentials, endpoint: str | None) -> None:
+        self._oci = OciClient(credentials, TELEMETRY_INGESTION, endpoint)
 
     def post_metric_data(self, metric_data: list[dict[str, Any]], deadline: Deadline) -> tuple[int, str | None]:
         """How many metric streams OCI refused, and the opc-request-id."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..deadline import Deadline
-from ..settings import Settings
-from .base import Credentials, OciClient, Operation, Service
+from .base import OciClient, Operation, Service
+from .signer import Credentials
 
 NOTIFICATIONS = Service("notification_data_plane", "/20181201", "https://notification.{region}.{secondLevelDomain}", "notification")
 PUBLISH_MESSAGE = Operation("PublishMessage", "POST", "/topics/{topicId}/messages")
@@ -12,8 +12,8 @@ OPERATIONS: tuple[Operation, ...] = (PUBLISH_MESSAGE,)
 
 
 class NotificationsClient:
-    def __init__(self, credentials: Credentials, settings: Settings) -> None:
-        self._oci = OciClient(credentials, NOTIFICATIONS, settings.notifications_endpoint)
+    def __init__(self, credentials: Credentials, endpoint: str | None) -> None:
+        self._oci = OciClient(credentials, NOTIFICATIONS, endpoint)
 
     def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str | None:
         """The opc-request-id of the accepted message."""

@@ -12,9 +12,9 @@ from typing import Any, Protocol, cast
 
 from ..domain import Arrival, Trigger
 from ..errors import InvalidRequest, PayloadTooLarge
+from .event_types import BACKUP_EVENT_PREFIXES
 
 MAX_BODY_BYTES = 64 * 1024
-BACKUP_COMPLETED_PREFIXES = ("com.oraclecloud.blockvolumes.createvolumebackup.", "com.oraclecloud.blockvolumes.createbootvolumebackup.")
 
 
 class SourceModule(Protocol):
@@ -29,7 +29,7 @@ def parse_trigger(raw: bytes, arrival: Arrival, now: datetime | None = None) -> 
 def source_for(body: dict[str, Any]) -> SourceModule:
     if "eventType" in body or "cloudEventsVersion" in body:
         event_type = body.get("eventType")
-        if isinstance(event_type, str) and event_type.startswith(BACKUP_COMPLETED_PREFIXES):
+        if isinstance(event_type, str) and event_type.startswith(BACKUP_EVENT_PREFIXES):
             return _module("backup_completed")
         return _module("events")
     if "dedupeKey" in body or "alarmMetaData" in body:

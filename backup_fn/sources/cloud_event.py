@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, Field, StringConstraints, ValidationError, field_validator
 
+from ..errors import InvalidRequest
 from ..models import TOLERANT, FreeformTags
+from ..ocids import OcidKind
 from .invalid import invalid
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
@@ -56,3 +58,12 @@ def parse_event(body: dict[str, Any]) -> OciEvent:
 
 def event_time(event: OciEvent, now: datetime) -> datetime:
     return event.event_time if event.event_time and event.event_time.tzinfo else now
+
+
+def resource_id_of(event: OciEvent, kind: OcidKind) -> str:
+    """`data.resourceId`, which must be an OCID of `kind` for this event type."""
+    resource_id = event.data.resource_id
+    problem = kind.problem(resource_id) if resource_id else "is required"
+    if problem or not resource_id:
+        raise InvalidRequest(f"Invalid OCI event: data.resourceId {problem} for {event.event_type[:200]}.")
+    return resource_id

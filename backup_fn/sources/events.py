@@ -12,12 +12,10 @@ from ..domain import Arrival, BackupJob, InstanceRef, Trigger, retry_token
 from ..errors import InvalidRequest
 from ..models import KINDS, BackupRequest, Kind
 from ..ocids import INSTANCE
-from .cloud_event import event_time, parse_event
+from .cloud_event import event_time, parse_event, resource_id_of
+from .event_types import CREATE_BOOT_VOLUME_END, CREATE_VOLUME_END, LAUNCH_INSTANCE_END
 from .invalid import invalid
 
-CREATE_VOLUME_END = "com.oraclecloud.blockvolumes.createvolume.end"
-CREATE_BOOT_VOLUME_END = "com.oraclecloud.blockvolumes.createbootvolume.end"
-LAUNCH_INSTANCE_END = "com.oraclecloud.computeapi.launchinstance.end"
 VOLUME_EVENTS: dict[str, Kind] = {CREATE_VOLUME_END: KINDS["volume"], CREATE_BOOT_VOLUME_END: KINDS["bootVolume"]}
 HANDLED_EVENT_TYPES = (*VOLUME_EVENTS, LAUNCH_INSTANCE_END)
 
@@ -28,18 +26,15 @@ def trigger(body: dict[str, Any], arrival: Arrival, now: datetime) -> Trigger:
     if event.event_type not in HANDLED_EVENT_TYPES:
         return base._replace(ignored=f"Event type {event.event_type[:200]} is not one this function acts on.")
     data = event.data
-    resource_id = data.resource_id
-    if not resource_id:
-        raise InvalidRequest(f"Invalid OCI event: data.resourceId is required for {event.event_type}.")
     target: BackupRequest | InstanceRef
     if event.event_type == LAUNCH_INSTANCE_END:
-        _check(INSTANCE.problem(resource_id), event.event_type)
+        resource_id = resource_id_of(event, INSTANCE)
         if not data.compartment_id or not data.availability_domain:
             raise InvalidRequest("Invalid OCI event: data.compartmentId and data.availabilityDomain are required for launchinstance.end.")
         target = InstanceRef(resource_id, data.compartment_id, data.availability_domain)
     else:
         kind = VOLUME_EVENTS[event.event_type]
-        _check(kind.ocid.problem(resource_id), event.event_type)
+        resource_id = resource_id_of(event, kind.ocid)
         tags = {"freeformTags": data.freeform_tags} if data.freeform_tags else {}
         try:
             target = BackupRequest.model_validate({kind.id_field: resource_id, **tags})
@@ -47,8 +42,3 @@ def trigger(body: dict[str, Any], arrival: Arrival, now: datetime) -> Trigger:
             raise invalid("OCI event", exc, prefix="data") from None
     job = BackupJob(target, retry_token("oci-events", event.event_id, resource_id))
     return base._replace(jobs=(job,))
-
-
-def _check(problem: str | None, event_type: str) -> None:
-    if problem:
-        raise InvalidRequest(f"Invalid OCI event: data.resourceId {problem} for {event_type}.")

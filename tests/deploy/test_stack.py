@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from backup_fn.settings import LOCAL_ONLY_KEYS, PLATFORM_KEYS
 from deploy import check_stack
 from deploy.extract_provider_schema import cross_check, go_arguments, parse_arguments, parse_attributes, stack_resource_types
 
@@ -176,7 +177,7 @@ def test_readme_config_keys_are_all_set_by_the_stack() -> None:
     section = readme.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
     keys = {key for row in re.findall(r"^\| (.+?) \|", section, re.MULTILINE) for key in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
     assert keys, "no config table in README's Configuration section"
-    assert keys - check_stack.LOCAL_ONLY_CONFIG_KEYS <= check_stack.FUNCTION_CONFIG_KEYS
+    assert keys - LOCAL_ONLY_KEYS - PLATFORM_KEYS <= check_stack.FUNCTION_CONFIG_KEYS
 
 
 def test_the_snapshot_covers_exactly_the_stack_resource_types() -> None:

@@ -70,7 +70,7 @@ def test_a_success_publishes_nothing_and_counts_the_backup(start_function, emula
     assert function.call(sample("event-createvolume-end.json").call()).status == 200
     assert emulator.messages == []
     metrics = metrics_by_name(emulator)
-    assert set(metrics) == {"BackupsCreated", "BackupsFailed", "BackupsCopied", "BackupsDeleted", "CallDurationMs"}
+    assert set(metrics) == {"BackupsCreated", "BackupsFailed", "BackupsCopied", "BackupsDeleted", "RequestsRejected", "CallDurationMs"}
     for (item,) in metrics.values():
         assert item["namespace"] == "volume_backup"
         assert item["compartmentId"] == PROD
@@ -96,6 +96,23 @@ def test_metrics_per_outcome(start_function, emulator):
     assert [i["datapoints"][0]["value"] for i in created] == [0, 0, 2]
     assert {i["compartmentId"] for i in emulator.metrics} == {FUNCTION_COMPARTMENT}
     assert emulator.messages == []
+
+
+def test_a_caller_s_invalid_request_pages_nobody_and_counts_as_rejected(start_function, emulator):
+    function = start_function(**ALERTING)
+    for name in ("request-unknown-field.json", "request-wrong-ocid-kind.json", "request-both-volume-ids.json"):
+        result = function.call(sample(name).call())
+        assert (result.status, result.json["code"]) == (200, "InvalidParameter")
+    assert function.call(Call(body=b"{not json", delivery="notifications")).json["code"] == "InvalidParameter"
+    assert emulator.messages == []
+    rejected = [i["datapoints"][0]["value"] for i in emulator.metrics if i["name"] == "RequestsRejected"]
+    failed = [i["datapoints"][0]["value"] for i in emulator.metrics if i["name"] == "BackupsFailed"]
+    assert (rejected, failed) == ([1, 1, 1, 1], [0, 0, 0, 0])
+    assert {i["dimensions"]["outcome"] for i in emulator.metrics} == {"rejected"}
+    # A well-formed request that OCI refuses is still a failure someone may need to see.
+    function.call(sample("request-not-found.json").call())
+    (message,) = emulator.messages
+    assert json.loads(message["body"])["errorCode"] == "NotAuthorizedOrNotFound"
 
 
 def test_a_topic_that_always_fails_changes_nothing_in_the_answer(start_function, emulator):

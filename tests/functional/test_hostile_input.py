@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from localoci.harness import Call
-from localoci.samples import load_samples
+from localoci.samples import load_samples, sample
 
 pytestmark = pytest.mark.functional
 
@@ -146,3 +146,18 @@ def test_hostile_payloads_get_clean_answers(function, emulator, body, delivery):
     else:
         assert answer.get("ignored") is True or "id" in answer or "backups" in answer, answer
     assert function.alive()
+
+
+def test_two_different_client_retry_tokens_are_a_client_error_in_either_order(function, emulator):
+    """A header sent twice arrives joined with a comma (as HTTP allows intermediaries to join it)."""
+    body = sample("gateway-request-volume.json").body
+    for joined in ("a-1,b-2", "b-2, a-1"):
+        result = function.call(Call(body=body, delivery="api-gateway", client_headers={"opc-retry-token": joined}))
+        assert result.http_status == 400
+        assert result.json == {
+            "code": "InvalidParameter",
+            "message": "Header opc-retry-token was sent more than once with different values: send it once.",
+        }
+    assert not [r for r in emulator.requests if r.method == "POST"]
+    same = function.call(Call(body=body, delivery="api-gateway", client_headers={"opc-retry-token": "a-1,a-1"}))
+    assert same.http_status == 200, same.body

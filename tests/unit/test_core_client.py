@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from backup_fn.clients.base import Credentials
-from backup_fn.clients.core import CoreClient, Created
+from backup_fn.clients.core import BackupReply, CoreClient
+from backup_fn.clients.signer import Credentials
 from backup_fn.deadline import Deadline
 from backup_fn.errors import BackupInProgress, DeadlineExceeded, InternalError, NotFound, OciRejected, ServiceUnavailable, Throttled
 from backup_fn.models import KINDS
@@ -27,14 +27,14 @@ def core(identity: LocalIdentity, emulator: CoreEmulator, monkeypatch: pytest.Mo
     for name, value in identity.env().items():
         monkeypatch.setenv(name, value)
     settings = Settings.model_validate({"OCI_CORE_ENDPOINT": emulator.url})
-    yield CoreClient(Credentials(settings), settings)
+    yield CoreClient(Credentials(settings), settings.core_endpoint)
 
 
 def deadline(seconds: float = 5.0) -> Deadline:
     return Deadline(at=time.monotonic() + seconds)
 
 
-def create(core: CoreClient, token: str = "t-1", seconds: float = 5.0) -> Created:
+def create(core: CoreClient, token: str = "t-1", seconds: float = 5.0) -> BackupReply:
     return core.create_backup(KIND, {"volumeId": VOLUME, "type": "FULL"}, token, deadline(seconds))
 
 

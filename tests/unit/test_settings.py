@@ -1,7 +1,9 @@
+import logging
+
 import pytest
 
 from backup_fn.errors import InvalidConfiguration
-from backup_fn.settings import load_settings
+from backup_fn.settings import _one_edit_apart, load_settings
 
 PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaalocaltenancy00000000000000000000000000000000000001"
@@ -15,10 +17,10 @@ def test_defaults_with_an_empty_config():
     assert settings.opt_out_tag == "backup-opt-out"
 
 
-def test_values_are_read_and_normalised():
+def test_values_are_read_with_whitespace_trimmed():
     settings = load_settings(
         {
-            "BACKUP_TYPE": " full ",
+            "BACKUP_TYPE": " FULL ",
             "ALLOWED_COMPARTMENT_IDS": f"{PROD}, {TENANCY},",
             "OCI_CORE_ENDPOINT": "http://127.0.0.1:8080",
             "PATH": "/bin",
@@ -37,6 +39,10 @@ def test_blank_values_mean_the_default():
     ("key", "value"),
     [
         ("BACKUP_TYPE", "DAILY"),
+        ("BACKUP_TYPE", "full"),
+        ("LOG_LEVEL", "info"),
+        ("ALLOWED_COMPARTMENT_IDS", ","),
+        ("COPY_TO_REGIONS", "us-phoenix-1,mars-olympus-1"),
         ("ALLOWED_COMPARTMENT_IDS", "prod"),
         ("ALLOWED_COMPARTMENT_IDS", f"{PROD},ocid1.volume.oc1.iad.abc"),
         ("OCI_CORE_ENDPOINT", "iaas.us-ashburn-1.oraclecloud.com"),
@@ -51,3 +57,44 @@ def test_invalid_values_fail_naming_the_key(key, value):
         load_settings({key: value})
     assert key in caught.value.message
     assert "Traceback" not in caught.value.message
+
+
+def test_copies_to_the_function_s_own_region_are_refused():
+    with pytest.raises(InvalidConfiguration) as caught:
+        load_settings({"COPY_TO_REGIONS": "us-phoenix-1,us-ashburn-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1"})
+    assert "COPY_TO_REGIONS names us-ashburn-1, the function's own region" in caught.value.message
+    elsewhere = load_settings({"COPY_TO_REGIONS": "us-phoenix-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1"})
+    assert elsewhere.copy_to_regions == ("us-phoenix-1",)
+
+
+class Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_a_key_one_edit_from_a_known_one_is_named_in_a_warning():
+    collected = Collected()
+    logger = logging.getLogger("backup_fn")
+    logger.addHandler(collected)
+    try:
+        settings = load_settings({"KEEP_LST": "3", "KEEP_DAYZ": "2", "KEEP_LAST_XY": "1", "PATH": "/bin", "HOME": "/root"})
+    finally:
+        logger.removeHandler(collected)
+    warned = collected.lines
+    assert "config key KEEP_LST is not one this function reads; did you mean KEEP_LAST?" in warned
+    assert "config key KEEP_DAYZ is not one this function reads; did you mean KEEP_DAYS?" in warned
+    assert len(warned) == 2
+    assert settings.keep_last is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "apart"),
+    [("KEEP_LST", "KEEP_LAST", True), ("KEEP_LAST", "KEEP_LAST", False), ("KEEP_LSAT", "KEEP_LAST", True), ("KEEP", "KEEP_LAST", False)],
+)
+def test_one_edit_apart(a, b, apart):
+    assert _one_edit_apart(a, b) is apart
+    assert _one_edit_apart(b, a) is apart

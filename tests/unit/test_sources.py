@@ -187,7 +187,9 @@ def test_gateway_accepts_only_post():
 
 def test_gateway_identity_is_the_client_retry_token():
     assert arrival_of(GATEWAY, call_id="c", method="POST", http_headers={"opc-retry-token": "abc"}) == Arrival("api-gateway", "abc", "c")
-    assert arrival_of(GATEWAY, call_id="c", method="POST", http_headers={"opc-retry-token": ["abc", "x"]}).identity == "abc"
+    assert arrival_of(GATEWAY, call_id="c", method="POST", http_headers={"opc-retry-token": ["abc", "abc"]}).identity == "abc"
+    with pytest.raises(InvalidRequest, match="opc-retry-token was sent more than once with different values"):
+        arrival_of(GATEWAY, call_id="c", method="POST", http_headers={"opc-retry-token": ["abc", "x"]})
     with pytest.raises(InvalidRequest):
         arrival_of(GATEWAY, call_id="c", method="POST", http_headers={"opc-retry-token": "x" * 65})
 

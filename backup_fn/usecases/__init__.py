@@ -1,0 +1,1 @@
+"""One module per use case; each takes the clients it needs and returns its jobs' results."""

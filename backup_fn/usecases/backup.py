@@ -1,0 +1,102 @@
+"""A backup job: the volume read from OCI (never from the payload), checked against the allowlist
+and its opt-out tag, and its backup created exactly once (the job's retry token)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..answers import BackupAnswer, BackupOutcome
+from ..deadline import Deadline
+from ..domain import BackupJob, InstanceRef, Trigger
+from ..errors import BackupError, BackupInProgress, CompartmentNotAllowed
+from ..models import KINDS, BackupRequest, Kind, OciBackup, OciVolume
+from ..results import JobResult
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..clients.core import CoreClient
+
+IN_PROGRESS_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+OPT_OUT_VALUES = frozenset({"true", "yes", "1"})
+VOLUME_CACHE_ENTRIES = 256
+
+
+class Backup:
+    def __init__(self, core: CoreClient, settings: Settings) -> None:
+        self.core = core
+        self.settings = settings
+        self._volumes: dict[tuple[str, str], tuple[float, OciVolume]] = {}
+
+    def run(self, job: BackupJob, trigger: Trigger, deadline: Deadline) -> JobResult:
+        request = self._resolve(job.target, deadline)
+        kind = request.kind
+        volume = self._volume(kind, request.resource_id, deadline)
+        allowed = self.settings.allowed_compartment_ids
+        if allowed is not None and volume.compartment_id not in allowed:
+            raise CompartmentNotAllowed(
+                f"{request.resource_id} is in compartment {volume.compartment_id}, which ALLOWED_COMPARTMENT_IDS does not list."
+            )
+        opt_out = volume.freeform_tags.get(self.settings.opt_out_tag, "")
+        if opt_out.strip().lower() in OPT_OUT_VALUES:
+            return JobResult(
+                request.resource_id, skip_reason=f"{request.resource_id} carries the freeform tag {self.settings.opt_out_tag}={opt_out}."
+            )
+
+        body = request.api_body()
+        body.setdefault("type", self.settings.backup_type)
+        body.setdefault("displayName", default_display_name(volume, trigger.time))
+        body["freeformTags"] = {**trigger.tags(), **(request.freeform_tags or {})}
+        try:
+            created = self.core.create_backup(kind, body, job.retry_token, deadline)
+        except BackupInProgress as conflict:
+            existing = self._existing_backup(kind, volume, trigger, deadline)
+            if existing is None:
+                raise
+            outcome: BackupOutcome = "existing" if trigger.made(existing) else "in-progress"
+            return JobResult(
+                request.resource_id, backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome)
+            )
+        return JobResult(
+            request.resource_id, backup=BackupAnswer.from_backup(created.backup, opc_request_id=created.request_id, outcome="created")
+        )
+
+    def _resolve(self, target: BackupRequest | InstanceRef, deadline: Deadline) -> BackupRequest:
+        if isinstance(target, BackupRequest):
+            return target
+        boot_volume_id = self.core.boot_volume_of(target.instance_id, target.compartment_id, target.availability_domain, deadline)
+        return BackupRequest.model_validate({KINDS["bootVolume"].id_field: boot_volume_id})
+
+    def _volume(self, kind: Kind, resource_id: str, deadline: Deadline) -> OciVolume:
+        """The volume as OCI knows it (never as the payload claims), cached briefly per container."""
+        key = (kind.name, resource_id)
+        now = time.monotonic()
+        cached = self._volumes.get(key)
+        if cached and cached[0] > now:
+            return cached[1]
+        volume = self.core.get_volume(kind, resource_id, deadline)
+        if self.settings.volume_cache_seconds > 0:
+            if len(self._volumes) >= VOLUME_CACHE_ENTRIES:
+                self._volumes.clear()
+            self._volumes[key] = (now + self.settings.volume_cache_seconds, volume)
+        return volume
+
+    def _existing_backup(self, kind: Kind, volume: OciVolume, trigger: Trigger, deadline: Deadline) -> OciBackup | None:
+        """After a 409: the backup this very trigger made before (a redelivery), else the one in progress."""
+        running: OciBackup | None = None
+        try:
+            for backup in self.core.backups_of(kind, volume.id, volume.compartment_id, deadline):
+                if trigger.made(backup):
+                    return backup
+                if running is None and backup.lifecycle_state in IN_PROGRESS_STATES:
+                    running = backup
+        except BackupError:
+            pass
+        return running
+
+
+def default_display_name(volume: OciVolume, when: datetime) -> str:
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    name = volume.display_name or volume.id
+    return f"{name[: 255 - len(stamp) - 1]} {stamp}"
