@@ -53,7 +53,8 @@ def test_the_dockerfile_compiles_what_the_first_call_imports(tmp_path: Path, ide
 
     assert from_source == set()
     assert str(built / "func.py") in from_bytecode
-    assert {str(built / "backup_fn" / name) for name in ("handler.py", "models.py", "runner.py", "usecases/backup.py", "clients/base.py")} <= from_bytecode
+    first_call = ("handler.py", "models.py", "runner.py", "usecases/backup.py", "clients/base.py")
+    assert {str(built / "backup_fn" / name) for name in first_call} <= from_bytecode
 
 
 def test_without_the_step_every_cold_start_compiles_the_package(tmp_path: Path, identity: LocalIdentity, emulator: CoreEmulator) -> None:
@@ -62,7 +63,8 @@ def test_without_the_step_every_cold_start_compiles_the_package(tmp_path: Path, 
     from_bytecode, from_source = _first_call_imports(bare, tmp_path / "run", identity, emulator)
 
     assert from_bytecode == set()
-    assert {str(bare / "func.py"), str(bare / "backup_fn" / "handler.py"), str(bare / "backup_fn" / "usecases" / "backup.py")} <= from_source
+    package = bare / "backup_fn"
+    assert {str(bare / "func.py"), str(package / "handler.py"), str(package / "usecases" / "backup.py")} <= from_source
 
 
 def test_the_dockerfile_builds_what_func_yaml_names() -> None:
