@@ -31,8 +31,13 @@ class Backup:
 
     def run(self, job: BackupJob, trigger: Trigger, deadline: Deadline) -> JobResult:
         request = self._resolve(job.target, deadline)
+        volume = self._volume(request.kind, request.resource_id, deadline)
+        return self.create(request, volume, trigger, job.retry_token, deadline)
+
+    def create(self, request: BackupRequest, volume: OciVolume, trigger: Trigger, retry_token: str, deadline: Deadline) -> JobResult:
+        """The backup of `volume` (as OCI knows it) that `request` asks for, made once per `retry_token`,
+        after the allowlist and the opt-out tag are checked."""
         kind = request.kind
-        volume = self._volume(kind, request.resource_id, deadline)
         allowed = self.settings.allowed_compartment_ids
         if allowed is not None and volume.compartment_id not in allowed:
             raise CompartmentNotAllowed(
@@ -49,7 +54,7 @@ class Backup:
         body.setdefault("displayName", default_display_name(volume, trigger.time))
         body["freeformTags"] = {**trigger.tags(), **(request.freeform_tags or {})}
         try:
-            created = self.core.create_backup(kind, body, job.retry_token, deadline)
+            created = self.core.create_backup(kind, body, retry_token, deadline)
         except BackupInProgress as conflict:
             existing = self._existing_backup(kind, volume, trigger, deadline)
             if existing is None:
