@@ -10,9 +10,14 @@ REQUIREMENTS ?= requirements-dev.txt
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-## make help: the targets and the variables they take
+## make help: the targets, the variables they take, and how long they take (here, on 2 cores)
+##
+## The targets that run Python build .venv first when it is missing (about 1.5 min), with
+##   PYTHON=python3                     the interpreter it is made with (Python 3.11 or newer)
+##   REQUIREMENTS=requirements-dev.txt  the pinned requirements it installs
+##
 help:
-	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+	@sed -n 's/^## //p; s/^##$$//p' $(MAKEFILE_LIST)
 
 python-version:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; this project needs Python 3.11 or newer (make ... PYTHON=python3.12)" >&2; exit 1; }
@@ -27,20 +32,28 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS) || { rm -rf $(VENV); echo "make: installing $(REQUIREMENTS) failed; .venv removed, nothing half-built is left" >&2; exit 1; }
 	touch $(STAMP)
 
-## make run: the function under the real fdk, against the local OCI emulator, every sample in events/ and the lifecycle chain
+## make run: every sample in events/ sent to the function (the real fdk, a local OCI emulator),
+##   then a backup's whole lifecycle, then the failure messages and metrics (about 5 s)
 run: $(STAMP)
-	$(PY) -m localoci.run_samples
+	@$(PY) -m localoci.run_samples
 
-## make invoke EVENT=<file.json> [DELIVERY=direct|events|notifications|api-gateway] [HEADERS='opc-retry-token: abc; X-Other: v']
-##             [MESSAGE_ID=<id>] [CONFIG='BACKUP_TYPE=FULL KEEP_LAST=3']: one payload (a sample or your own), the whole answer
+## make invoke EVENT=<file.json> [DELIVERY=…] [HEADERS=…] [MESSAGE_ID=…] [CONFIG=…] [LOG=1]:
+##   one payload (a sample or your own) and the whole answer
+##   EVENT       the JSON body to send
+##   DELIVERY    direct | events | notifications | api-gateway (default: the sample's own, else direct)
+##   HEADERS     the caller's headers, 'opc-retry-token: abc; X-Team: dba' (API Gateway: Fn-Http-H-…)
+##   MESSAGE_ID  deliver as Notifications with this X-OCI-NS-MessageId (no other DELIVERY with it)
+##   CONFIG      function config over make run's, 'KEEP_LAST=1 PRUNE_DRY_RUN=true'
+##   LOG=1       after the answer, the function's log lines for this call
 invoke:
-	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<file.json> [DELIVERY=...] [HEADERS=...] [MESSAGE_ID=...] [CONFIG=...] (make help)" >&2; exit 2; }
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<file.json> [DELIVERY=...] [HEADERS=...] [MESSAGE_ID=...] [CONFIG=...] [LOG=1] (make help)" >&2; exit 2; }
 	@test -f "$(EVENT)" || { echo "make invoke: $(EVENT): no such file" >&2; exit 2; }
-	@$(MAKE) --no-print-directory $(STAMP)
-	$(PY) -m localoci.run_samples --invoke "$(EVENT)" $(if $(DELIVERY),--delivery "$(DELIVERY)",) \
-		$(if $(HEADERS),--headers "$(HEADERS)",) $(if $(MESSAGE_ID),--message-id "$(MESSAGE_ID)",) $(if $(CONFIG),--config "$(CONFIG)",)
+	@$(MAKE) --no-print-directory --silent $(STAMP)
+	@$(PY) -m localoci.run_samples --invoke "$(EVENT)" $(if $(DELIVERY),--delivery "$(DELIVERY)",) \
+		$(if $(HEADERS),--headers "$(HEADERS)",) $(if $(MESSAGE_ID),--message-id "$(MESSAGE_ID)",) $(if $(CONFIG),--config "$(CONFIG)",) \
+		$(if $(filter-out 0 no false,$(LOG)),--log,)
 
-## make test: unit, emulator, functional and deploy-stack tests
+## make test: unit, emulator, functional and deploy-stack tests (about 4 min)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
@@ -52,15 +65,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-## make bench: cold start, warm latency and memory against a bare fdk function
+## make bench: cold start, warm latency and memory against a bare fdk function (about 20 min;
+##   it rewrites bench/results.json and the README's table)
 bench: $(STAMP)
 	$(PY) -m bench.run
 
-## make cold-path: where the cold start goes, step by step, in instructions counted by valgrind (they repeat; milliseconds do not)
+## make cold-path: where the cold start goes, step by step, in instructions counted by valgrind
+##   (they repeat; milliseconds do not)
 cold-path: $(STAMP)
 	$(PY) -m bench.cold_path
 
-## make schema: the JSON Schema of every answer, written to schema/answers.schema.json (API Gateway clients read it)
+## make schema: the JSON Schema of every answer, written to schema/answers.schema.json
+##   (API Gateway clients read it)
 schema: $(STAMP)
 	$(PY) -m tools.answers_schema
 
@@ -73,7 +89,8 @@ $(CHECKOV_STAMP): deploy/requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r deploy/requirements-checkov.txt
 	touch $(CHECKOV_STAMP)
 
-## make check-stack: the deploy stack (deploy/terraform) checked without terraform, then checkov's Terraform checks
+## make check-stack: the deploy stack (deploy/terraform) checked without terraform, then checkov's
+##   Terraform checks (checkov in its own virtualenv, .venv-checkov)
 check-stack: $(STAMP) $(CHECKOV_STAMP)
 	$(PY) -m deploy.check_stack
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --directory deploy/terraform --framework terraform \
@@ -95,10 +112,12 @@ $(CLI_STAMP): localoci/requirements-cli.txt
 	$(CLI_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r localoci/requirements-cli.txt || { rm -rf $(CLI_VENV); exit 1; }
 	touch $(CLI_STAMP)
 
-## make cli-check: the official OCI CLI (its own virtualenv) against the emulator: list, get, copy, delete
+## make cli-check: the official OCI CLI against the emulator: list, get, copy, delete; the CLI
+##   has a virtualenv of its own, and is then .venv-cli/bin/oci (README: Running it by hand)
 cli-check: $(STAMP) $(CLI_STAMP)
 	OCI_CLI=$(CURDIR)/$(CLI_VENV)/bin/oci $(PY) -m pytest -q tests/emulator/test_oci_cli.py
 
-## make clean: remove .venv, .venv-checkov, .venv-cli, tool caches and .local (the next make builds them again)
+## make clean: remove .venv, .venv-checkov, .venv-cli, tool caches and .local
+##   (the next make builds them again)
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(CLI_VENV) .pytest_cache .mypy_cache .ruff_cache .local

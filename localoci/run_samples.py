@@ -10,14 +10,17 @@ import argparse
 import json
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from .emulator import CoreEmulator
-from .harness import REPO, Call, FdkServer
+from .harness import REPO, Call, CallResult, FdkServer
 from .identity import create_identity
-from .samples import EVENTS_DIR, Sample, describe, load_samples, problems
+from .samples import EVENTS_DIR, Sample, caller_status, describe, load_samples, problems, short_ocid, shorten_ocids
 
 SEED = Path(__file__).with_name("seed.json")
 CHAIN_VOLUME = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
@@ -29,6 +32,45 @@ DEMO_CONFIG = {
     "FAILURE_TOPIC_ID": FAILURE_TOPIC,
     "METRICS_NAMESPACE": "volume_backup",
 }
+WIDTH = 100
+DETAIL = " " * 6
+
+
+class Caller(Protocol):
+    def call(self, call: Call) -> CallResult: ...
+
+
+@dataclass
+class Run:
+    """Who made each call of one `make run` and what its calls deleted, for the lines that come after them."""
+
+    name_of_call: dict[str, str] = field(default_factory=dict)
+    deleted_by: dict[str, str] = field(default_factory=dict)
+
+    def send(self, server: Caller, name: str, call: Call) -> CallResult:
+        self.name_of_call[call.call_id] = name
+        result = server.call(call)
+        try:
+            body = result.json
+        except ValueError:
+            return result
+        if isinstance(body, dict) and not body.get("dryRun"):
+            self.deleted_by.update(dict.fromkeys(body.get("pruned") or [], name))
+        return result
+
+
+def emit(line: str = "") -> None:
+    print(line if len(line) <= WIDTH else line[: WIDTH - 1] + "…")
+
+
+def emit_wrapped(text: str, indent: str, first_indent: str | None = None) -> None:
+    first = indent if first_indent is None else first_indent
+    for line in textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False):
+        emit(line)
+
+
+def sample_name(sample: Sample) -> str:
+    return sample.name.removesuffix(".json")
 
 
 def function_env(identity_env: dict[str, str], endpoint: str) -> dict[str, str]:
@@ -36,80 +78,113 @@ def function_env(identity_env: dict[str, str], endpoint: str) -> dict[str, str]:
     return {**identity_env, **endpoints, **DEMO_CONFIG}
 
 
-def print_alerts(emulator: CoreEmulator) -> None:
-    """What reached a person: the failure messages published and the metric data posted."""
+def print_config(config: dict[str, str], given: dict[str, str]) -> None:
+    label = "config:   "
+    emit_wrapped(" ".join(f"{key}={shorten_ocids(value)}" for key, value in config.items()), " " * len(label), label)
+    if given:
+        emit(" " * len(label) + "from CONFIG: " + " ".join(given))
+
+
+def print_alerts(emulator: CoreEmulator, run: Run) -> None:
+    """What reached a person: the failure messages published, each named by the call that published it, and the metrics."""
     messages = emulator.messages
-    print(f"\nNotifications: {len(messages)} failure message(s) published to {FAILURE_TOPIC}")
-    for message in messages:
-        body = json.loads(message["body"])
-        print(f"  {message['title']}  (willRetry={str(body['willRetry']).lower()}, callId={body['callId']})")
+    emit(f"\nNotifications: {len(messages)} failure message(s) published to the failure topic {short_ocid(FAILURE_TOPIC)}")
+    bodies = [json.loads(message["body"]) for message in messages]
+    senders = [run.name_of_call.get(body.get("callId"), "(no call of this run)") for body in bodies]
+    width = max(len("published by"), *(len(name) for name in senders)) + 2
+    if messages:
+        emit(f"  {'published by':<{width}}{'willRetry':<11}title")
+    for sender, body, message in zip(senders, bodies, messages, strict=True):
+        emit(f"  {sender:<{width}}{str(body['willRetry']).lower():<11}{shorten_ocids(message['title'])}")
     totals: dict[str, float] = {}
     for item in emulator.metrics:
         totals[item["name"]] = totals.get(item["name"], 0) + sum(point["value"] for point in item["datapoints"])
     calls = sum(1 for item in emulator.metrics if item["name"] == "CallDurationMs")
-    print(
-        f"Monitoring: {calls} PostMetricData call(s) in namespace {DEMO_CONFIG['METRICS_NAMESPACE']}: "
-        + ", ".join(f"{name}={value:g}" for name, value in sorted(totals.items()) if name != "CallDurationMs")
-    )
+    emit(f"Monitoring: {calls} PostMetricData call(s) in namespace {DEMO_CONFIG['METRICS_NAMESPACE']}")
+    emit("  " + " ".join(f"{name}={value:g}" for name, value in sorted(totals.items()) if name != "CallDurationMs"))
 
 
-def run_chain(server: FdkServer, emulator: CoreEmulator) -> int:
+def fate(backup: dict[str, Any], pruned_now: list[str], made_now: str, run: Run) -> str:
+    """What became of one of the chain volume's backups, and whose doing it was."""
+    if backup.get("sourceType") == "SCHEDULED":
+        return "a backup policy's: never touched"
+    if "backup-trigger" not in backup.get("freeformTags", {}):
+        return "by hand (no backup-trigger tag): never touched"
+    ours = "ours, made by the chain" if backup["id"] == made_now else "ours"
+    if backup["id"] in pruned_now:
+        return f"{ours}: deleted by this call"
+    if backup["id"] in run.deleted_by:
+        return f"{ours}: deleted by {run.deleted_by[backup['id']]}"
+    if backup["lifecycleState"] in ("TERMINATING", "TERMINATED"):
+        return f"{ours}: deleted before this run"
+    if backup["lifecycleState"] == "AVAILABLE":
+        return f"{ours}: kept"
+    return f"{ours}: {backup['lifecycleState']}, not retention's to delete"
+
+
+def run_chain(server: FdkServer, emulator: CoreEmulator, run: Run) -> int:
     """A volume created → its backup → OCI's backup-completed event → the copies and the retention decision."""
     created_event = json.loads((EVENTS_DIR / "event-createvolume-end.json").read_text())
     volume_id = CHAIN_VOLUME
     created_event["data"].update(resourceId=volume_id, resourceName="ledger", freeformTags={"app": "billing"})
     created_event["eventID"] = str(uuid.uuid4())
-    print(f"\nchain: {volume_id} created (com.oraclecloud.blockvolumes.createvolume.end)")
-    first = server.call(Call(body=json.dumps(created_event).encode(), delivery="events"))
+    emit("\nchain: one volume's backup from start to end, each step a call")
+    emit(f"ok    {short_ocid(volume_id)} (ledger) created: OCI emits createvolume.end, sent as events")
+    first = run.send(server, "chain: createvolume.end", Call(body=json.dumps(created_event).encode(), delivery="events"))
     backup = first.json
     if first.status != 200 or "id" not in backup:
-        print(f"FAIL   the backup was not requested: {first.status} {first.body[:300]!r}")
+        emit(f"FAIL  the backup was not requested: {first.status} {first.body[:300]!r}")
         return 1
-    print(f"ok     backup {backup['id']} {backup['lifecycleState']}, waiting for OCI to finish it")
+    emit(f"ok    backup {short_ocid(backup['id'])} {backup['lifecycleState']}: waiting for OCI to finish it")
     deadline = time.monotonic() + 30
     while emulator.backups[backup["id"]]["lifecycleState"] != "AVAILABLE":
         if time.monotonic() > deadline:
-            print("FAIL   the backup did not become AVAILABLE")
+            emit("FAIL  the backup did not become AVAILABLE")
             return 1
         time.sleep(0.1)
     finished_event = json.loads((EVENTS_DIR / "event-createvolumebackup-end.json").read_text())
     finished_event["data"].update(resourceId=backup["id"], resourceName=backup["displayName"], additionalDetails={"volumeId": volume_id})
     finished_event["eventID"] = str(uuid.uuid4())
-    print(f"ok     backup AVAILABLE: OCI emits com.oraclecloud.blockvolumes.createvolumebackup.end for {backup['id']}")
-    done = server.call(Call(body=json.dumps(finished_event).encode(), delivery="notifications"))
+    emit("ok    backup AVAILABLE: OCI emits createvolumebackup.end, sent as notifications")
+    finished_call = Call(body=json.dumps(finished_event).encode(), delivery="notifications")
+    done = run.send(server, "chain: createvolumebackup.end", finished_call)
     answer = done.json
     if done.status != 200 or "backup" not in answer:
-        print(f"FAIL   the lifecycle did not run: {done.status} {done.body[:300]!r}")
+        emit(f"FAIL  the lifecycle did not run: {done.status} {done.body[:300]!r}")
         return 1
     for copied in answer.get("copies", []):
-        print(f"ok     copied to {copied['region']}: {copied.get('id') or copied.get('code')} {copied.get('lifecycleState', '')}")
-    kept = {b["id"]: b for b in emulator.backups_for(volume_id)}
-    pruned = len(answer.get("pruned", []))
-    print(f"ok     retention (KEEP_LAST={DEMO_CONFIG['KEEP_LAST']}): deleted {pruned}, kept {answer.get('kept')} of its own")
-    for backup_id, item in sorted(kept.items(), key=lambda pair: str(pair[1].get("timeCreated"))):
-        if item.get("sourceType") == "SCHEDULED":
-            who = "a backup policy's: never touched"
-        elif "backup-trigger" in item.get("freeformTags", {}):
-            who = "ours"
-        else:
-            who = "made by hand (no backup-trigger tag): never touched"
-        print(f"         {item['lifecycleState']:<10} {item.get('timeCreated', '')[:10]}  {who:<52} {backup_id}")
+        made = short_ocid(copied["id"]) if copied.get("id") else copied.get("code")
+        emit(f"ok    copied to {copied['region']}: {made} {copied.get('lifecycleState', '')}".rstrip())
+    pruned = answer.get("pruned", [])
+    kept, keep_last = answer.get("kept"), DEMO_CONFIG["KEEP_LAST"]
+    emit(f"ok    retention (KEEP_LAST={keep_last}): this call deleted {len(pruned)} and kept {kept} of its own; the volume's backups:")
+    emit(f"{DETAIL}{'state':<12}{'created':<12}{'backup':<22}what became of it")
+    for item in sorted(emulator.backups_for(volume_id), key=lambda item: str(item.get("timeCreated"))):
+        created = str(item.get("timeCreated", ""))[:10]
+        emit(f"{DETAIL}{item['lifecycleState']:<12}{created:<12}{short_ocid(item['id']):<22}{fate(item, pruned, backup['id'], run)}")
+    regions = ", ".join(copied["region"] for copied in answer.get("copies", []))
+    if regions:
+        emit(f"{DETAIL}Copies in {regions}: never deleted (retention works in this region only)")
     return 0
 
 
-def run_all(server: FdkServer, samples: list[Sample]) -> int:
+def run_all(server: Caller, samples: list[Sample], run: Run) -> int:
     """Sends every sample; how many got an answer other than the manifest expects."""
-    failures = 0
-    width = max(len(s.name) for s in samples)
+    width = max(len(sample_name(s)) for s in samples) + 1
+    emit(f"{'check':<6}{'sample':<{width}}{'via':<14}{'http':<5}answer")
+    failed = 0
     for sample in samples:
-        result = server.call(sample.call())
+        result = run.send(server, sample_name(sample), sample.call())
         found = problems(sample, result)
-        mark = "ok  " if not found else "FAIL"
-        print(f"{mark} {sample.name:<{width}}  {sample.delivery:<13} {describe(sample, result)}")
+        answer, details = describe(sample, result)
+        mark = "FAIL" if found else "ok"
+        emit(f"{mark:<6}{sample_name(sample):<{width}}{sample.delivery:<14}{caller_status(sample.delivery, result):<5}{answer}")
+        for detail in details:
+            emit_wrapped(detail, DETAIL + "  ")
         for problem in found:
-            print(f"       -> {problem}")
-        failures += bool(found)
-    return failures
+            emit(f"{DETAIL}-> {problem}")
+        failed += bool(found)
+    return failed
 
 
 def parse_headers(text: str) -> dict[str, str]:
@@ -134,7 +209,8 @@ def parse_config(text: str) -> dict[str, str]:
     return config
 
 
-def invoke(server: FdkServer, path: Path, delivery: str | None, headers: dict[str, str], message_id: str | None) -> int:
+def invocation(path: Path, delivery: str | None, headers: dict[str, str], message_id: str | None) -> Call:
+    """The call `make invoke` sends: a sample's own delivery, message id and headers, with what was given over them."""
     known = {s.path.resolve(): s for s in load_samples()}
     sample = known.get(path.resolve())
     call = sample.call() if sample else Call(body=path.read_bytes())
@@ -144,12 +220,20 @@ def invoke(server: FdkServer, path: Path, delivery: str | None, headers: dict[st
         call.delivery, call.message_id = "notifications", message_id
     if headers:
         call.client_headers = {**call.client_headers, **headers}
+    return call
+
+
+def invoke(server: FdkServer, call: Call, show_log: bool) -> int:
+    log_before = len(server.log_text())
     result = server.call(call)
     print(f"wire status: {result.status}")
     for name in sorted(result.headers):
         if name.startswith("fn-http") or name == "content-type":
             print(f"{name}: {result.headers[name]}")
     print(json.dumps(result.json, indent=2) if result.body.startswith(b"{") else result.body.decode(errors="replace"))
+    if show_log:
+        print(f"\nfunction log, this call's lines (callId {call.call_id}):")
+        print(server.log_text()[log_before:].rstrip("\n"))
     return 0
 
 
@@ -160,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--headers", default="", help="client headers, 'Name: value; Name: value' (through API Gateway: Fn-Http-H-<Name>)")
     parser.add_argument("--message-id", help="deliver as Notifications with this X-OCI-NS-MessageId")
     parser.add_argument("--config", default="", help="function config for this run, 'KEY=VALUE KEY=VALUE'")
-    parser.add_argument("--log", action="store_true", help="print the function's log at the end")
+    parser.add_argument("--log", action="store_true", help="with --invoke: print the function's log lines for the call")
     args = parser.parse_args(argv)
     try:
         headers, config = parse_headers(args.headers), parse_config(args.config)
@@ -170,27 +254,41 @@ def main(argv: list[str] | None = None) -> int:
     if args.invoke and not args.invoke.is_file():
         print(f"make invoke: {args.invoke}: no such file", file=sys.stderr)
         return 2
+    if args.message_id and args.delivery not in (None, "notifications"):
+        print(
+            f"make invoke: MESSAGE_ID is a Notifications message id, and DELIVERY={args.delivery} carries none"
+            " (leave DELIVERY out, or DELIVERY=notifications)",
+            file=sys.stderr,
+        )
+        return 2
 
     with tempfile.TemporaryDirectory(prefix="backup-fn-") as tmp:
         workdir = Path(tmp)
         identity = create_identity(workdir / "identity")
         with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0.5, available_after=1.5) as emulator:
-            print(f"Local OCI emulator on {emulator.url}; function: fdk {REPO / 'func.py'} handler (unix:{workdir / 'fn.sock'})")
-            print("config: " + " ".join(f"{key}={value}" for key, value in DEMO_CONFIG.items()))
-            print(f"samples: {EVENTS_DIR}\n")
+            emit(f"emulator: {emulator.url} (Core Services, Notifications, Monitoring; localoci/seed.json)")
+            emit(f"function: fdk func.py handler on unix:{workdir / 'fn.sock'}")
+            print_config({**DEMO_CONFIG, **config}, config)
             with FdkServer(REPO / "func.py", workdir, {**function_env(identity.env(), emulator.url), **config}) as server:
                 if args.invoke:
-                    code = invoke(server, args.invoke, args.delivery, headers, args.message_id)
-                else:
-                    samples = load_samples()
-                    failed = run_all(server, samples) + run_chain(server, emulator)
-                    print_alerts(emulator)
-                    checks = len(samples) + 1
-                    print(f"\n{checks - failed} passed, {failed} failed")
-                    code = 1 if failed else 0
-                if args.log or code:
+                    call = invocation(args.invoke, args.delivery, headers, args.message_id)
+                    print(f"sent:     {args.invoke} as {call.delivery}")
+                    if call.message_id:
+                        print(f"          X-OCI-NS-MessageId: {call.message_id}")
+                    for name, value in call.client_headers.items():
+                        print(f"          client header {name}: {value}")
+                    print()
+                    return invoke(server, call, args.log)
+                emit("samples:  events/, each sent as events/manifest.json says and checked against what it expects\n")
+                samples = load_samples()
+                run = Run()
+                failures = run_all(server, samples, run) + run_chain(server, emulator, run)
+                print_alerts(emulator, run)
+                checks = len(samples) + 1
+                emit(f"\n{checks - failures} passed, {failures} failed")
+                if failures:
                     print("\nfunction log:\n" + server.log_text())
-                return code
+                return 1 if failures else 0
 
 
 if __name__ == "__main__":

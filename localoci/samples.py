@@ -1,16 +1,21 @@
-"""The samples in events/, how each is delivered, and what its caller must see (events/manifest.json)."""
+"""The samples in events/: how each is delivered, which source the function must read it as, and
+what its caller must see (events/manifest.json)."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .harness import REPO, Call, CallResult, Delivery
 
 EVENTS_DIR = REPO / "events"
 MANIFEST = EVENTS_DIR / "manifest.json"
+Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed"]
+SOURCES: tuple[str, ...] = get_args(Source)
+OCID = re.compile(r"\bocid1\.[a-z0-9]+\.[A-Za-z0-9._-]*[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class Sample:
     name: str
     path: Path
     delivery: Delivery
+    source: Source
     expect: dict[str, Any]
     message_id: str | None = None
     client_headers: dict[str, str] = field(default_factory=dict)
@@ -47,6 +53,7 @@ def load_samples() -> list[Sample]:
             name=name,
             path=EVENTS_DIR / name,
             delivery=entry["delivery"],
+            source=entry["source"],
             expect=entry["expect"],
             message_id=entry.get("messageId"),
             client_headers=entry.get("clientHeaders", {}),
@@ -103,31 +110,43 @@ def problems(sample: Sample, result: CallResult) -> list[str]:
     return found
 
 
-def describe(sample: Sample, result: CallResult) -> str:
-    """One readable line: trigger, resource, status, backup id and state, or the error."""
+def short_ocid(ocid: str) -> str:
+    """`ocid1.volume.oc1.iad.abuwcljr…abc123` → `…volume…abc123`: its kind and its last 6 characters."""
+    return f"…{ocid.split('.')[1]}…{ocid[-6:]}"
+
+
+def shorten_ocids(text: str) -> str:
+    return OCID.sub(lambda found: short_ocid(found.group()), text)
+
+
+def describe(sample: Sample, result: CallResult) -> tuple[str, list[str]]:
+    """What the function answered: a few words, and the details worth a line of their own.
+
+    An error reads `rejected` when the caller sees a 4xx or an acknowledging 200 (nothing will send
+    it again), `failed` when it sees a 5xx, whatever the sample expected: the check is a column of its own."""
     status = caller_status(sample.delivery, result)
     try:
         body = result.json
     except ValueError:
-        return f"{status} unreadable answer"
+        return "unreadable answer", [repr(result.body[:200])]
     outcome = outcome_of(body)
     if outcome == "backups":
-        parts = [f"{b['id']} {b['lifecycleState']} ({b.get('volumeId') or b.get('bootVolumeId')})" for b in body["backups"]]
-        parts += [f"FAILED {f['resourceId']}: {f['code']}" for f in body.get("failures", [])]
-        return f"{status} {len(body['backups'])} backups: " + "; ".join(parts)
+        details = [f"{short_ocid(b['id'])} of {short_ocid(b.get('volumeId') or b.get('bootVolumeId'))}" for b in body["backups"]]
+        details += [f"failed {short_ocid(f['resourceId'])}: {f['code']}" for f in body.get("failures", [])]
+        return f"{len(body['backups'])} backups", ["; ".join(details)]
     if outcome == "lifecycle":
         backup = body["backup"]
-        parts = [f"{backup['id']} {backup['lifecycleState']}"]
-        parts += [
-            f"copy to {c['region']}: {c.get('id') or c.get('code')} {c.get('lifecycleState', '')}".rstrip() for c in body.get("copies", [])
-        ]
+        copies = [f"{c['region']} {short_ocid(c['id']) if c.get('id') else c.get('code')}" for c in body.get("copies", [])]
+        state = f"{backup['lifecycleState']}"
         if "pruned" in body:
             verb = "would delete" if body.get("dryRun") else "deleted"
-            parts.append(f"retention {verb} {len(body['pruned'])}, kept {body.get('kept')}")
-        return f"{status} lifecycle: " + "; ".join(parts)
+            state += f"; retention {verb} {len(body['pruned'])}, kept {body.get('kept')}"
+        return f"finished {short_ocid(backup['id'])}", [state, "copies: " + (", ".join(copies) or "none")]
     if outcome == "ignored":
-        return f"{status} ignored: {body['reason']}"
+        return "ignored", ["reason: " + shorten_ocids(body["reason"])]
     if outcome == "error":
-        return f"{status} error {body['code']}: {body['message']}"
-    resource = body.get("volumeId") or body.get("bootVolumeId")
-    return f"{status} {body.get('outcome')} {body.get('id')} {body.get('lifecycleState')} for {resource}"
+        verb = "rejected" if status < 500 else "failed"
+        return f"{verb} {body['code']}", ["message: " + shorten_ocids(body["message"])]
+    if outcome in ("created", "in-progress", "existing"):
+        return f"{outcome} {short_ocid(str(body.get('id')))}", []
+    return f"{outcome}", [shorten_ocids(json.dumps(body))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,29 +12,9 @@ from pathlib import Path
 import pytest
 
 from localoci.harness import REPO
+from localoci.samples import load_samples
 
 pytestmark = pytest.mark.functional
-
-
-def run_samples(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "localoci.run_samples", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
-
-
-def test_make_run_sends_every_sample_and_shows_the_backups():
-    done = run_samples()
-    assert done.returncode == 0, done.stdout + done.stderr
-    lines = done.stdout.splitlines()
-    assert any(line.startswith("ok") and " created ocid1.volumebackup." in line for line in lines)
-    assert any(line.startswith("ok") and " created ocid1.bootvolumebackup." in line for line in lines)
-    assert not any(line.startswith("FAIL") for line in lines)
-    assert lines[-1].endswith(" passed, 0 failed")
-
-
-def test_make_invoke_prints_the_whole_answer():
-    done = run_samples("--invoke", "events/alarm-ok-to-firing.json")
-    assert done.returncode == 0, done.stderr
-    assert "wire status: 200" in done.stdout
-    assert done.stdout.count('"lifecycleState"') == 2
 
 
 MAKE = shutil.which("make") or "make"
@@ -40,6 +22,77 @@ MAKE = shutil.which("make") or "make"
 
 def make(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([MAKE, "--no-print-directory", *args], cwd=cwd, capture_output=True, text=True, timeout=180, env=env)
+
+
+def run_samples(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "localoci.run_samples", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def make_run() -> list[str]:
+    done = make("run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+def block(lines: list[str], heading: str) -> list[str]:
+    """The lines from the one starting with `heading` to the next blank line or section."""
+    start = next(number for number, line in enumerate(lines) if line.startswith(heading))
+    end = next((number for number in range(start + 1, len(lines)) if not lines[number].startswith(" ")), len(lines))
+    return lines[start:end]
+
+
+def test_make_run_sends_every_sample_and_shows_the_backups(make_run):
+    lines = make_run
+    assert any(line.startswith("ok") and " created …volumebackup…" in line for line in lines)
+    assert any(line.startswith("ok") and " created …bootvolumebackup…" in line for line in lines)
+    assert not any(line.startswith("FAIL") for line in lines)
+    assert lines[-1] == f"{len(load_samples()) + 1} passed, 0 failed"
+
+
+def test_make_run_fits_a_100_column_terminal_under_a_header_row(make_run):
+    assert [line for line in make_run if len(line) > 100] == []
+    assert not any(re.search(r"ocid1\.\w+\.oc1\.", line) for line in make_run), "an OCID printed in full"
+    (header,) = (line for line in make_run if line.startswith("check "))
+    assert header.split() == ["check", "sample", "via", "http", "answer"]
+    assert not make_run[0].startswith(".venv"), "make echoed its recipe"
+
+
+def test_make_run_reads_an_expected_client_error_as_a_rejection(make_run):
+    assert not any(line.startswith("ok") and "error" in line.lower() for line in make_run)
+    for s in load_samples():
+        if s.expect["outcome"] == "error":
+            (line,) = (line for line in make_run if line.startswith(f"ok    {s.name.removesuffix('.json')} "))
+            assert line.endswith(f" rejected {s.expect['code']}"), line
+
+
+def test_make_run_names_the_sample_behind_each_failure_message(make_run):
+    names = {s.name.removesuffix(".json"): s for s in load_samples()}
+    _heading, columns, *messages = block(make_run, "Notifications: ")
+    assert columns.split()[:3] == ["published", "by", "willRetry"]
+    assert messages
+    for line in messages:
+        sender, _will_retry, title = line.split(maxsplit=2)
+        assert sender in names, line
+        assert title.startswith(f"Backup failed: {names[sender].expect['code']}"), line
+
+
+def test_make_run_says_who_deleted_each_of_the_chain_volumes_backups(make_run):
+    retention = block(make_run, "ok    retention ")
+    assert retention[0].startswith("ok    retention (KEEP_LAST=2): this call deleted 1 and kept 2 of its own")
+    fates = [line.split("  ")[-1].strip() for line in retention[2:] if line.lstrip().startswith(("TERMINATED", "AVAILABLE"))]
+    assert fates.count("ours: deleted by this call") == 1
+    assert fates.count("ours: deleted by event-createvolumebackup-end") == 2
+    assert "a backup policy's: never touched" in fates
+    assert "ours, made by the chain: kept" in fates
+    assert any("never deleted" in line and "eu-frankfurt-1" in line for line in retention)
+
+
+def test_make_invoke_prints_the_whole_answer():
+    done = run_samples("--invoke", "events/alarm-ok-to-firing.json")
+    assert done.returncode == 0, done.stderr
+    assert "wire status: 200" in done.stdout
+    assert done.stdout.count('"lifecycleState"') == 2
 
 
 def test_make_invoke_sends_your_own_payload_with_client_headers_a_delivery_and_config(tmp_path):
@@ -62,6 +115,54 @@ def test_make_invoke_config_reaches_the_function(tmp_path):
     done = make("invoke", "EVENT=events/request-volume.json", "CONFIG=ALLOWED_COMPARTMENT_IDS=ocid1.compartment.oc1..aaaaaaaaother")
     assert done.returncode == 0, done.stderr
     assert '"code": "CompartmentNotAllowed"' in done.stdout
+
+
+def test_make_invoke_shows_the_config_the_function_got_and_nothing_of_make():
+    done = make("invoke", "EVENT=events/event-createvolumebackup-end.json", "CONFIG=KEEP_LAST=1 PRUNE_DRY_RUN=true")
+    assert done.returncode == 0, done.stderr
+    config = " ".join(line.strip() for line in block(done.stdout.splitlines(), "config: "))
+    assert "KEEP_LAST=1 " in config and "PRUNE_DRY_RUN=true" in config and "KEEP_LAST=2" not in config
+    assert "COPY_TO_REGIONS=us-phoenix-1,eu-frankfurt-1" in config
+    assert "from CONFIG: KEEP_LAST PRUNE_DRY_RUN" in config
+    assert '"dryRun": true' in done.stdout and '"kept": 1' in done.stdout
+    assert done.stdout.startswith("emulator: "), "make echoed its recipe"
+    assert "is up to date" not in done.stdout + done.stderr
+
+
+def test_make_invoke_log_shows_this_calls_log_lines():
+    quiet = make("invoke", "EVENT=events/request-volume.json")
+    assert quiet.returncode == 0, quiet.stderr
+    assert '"callId"' not in quiet.stdout
+    done = make("invoke", "EVENT=events/request-volume.json", "LOG=1")
+    assert done.returncode == 0, done.stderr
+    heading, *log = done.stdout.split("function log, this call's lines (callId ")[1].splitlines()
+    call_id = heading.removesuffix("):")
+    records = [json.loads(line) for line in log if line.startswith("{")]
+    assert records
+    assert {record["callId"] for record in records if "callId" in record} == {call_id}
+    assert any(record.get("outcome") == "created" for record in records)
+
+
+def test_a_message_id_through_api_gateway_is_refused_in_one_line():
+    done = run_samples("--invoke", "events/request-volume.json", "--delivery", "api-gateway", "--message-id", "m-1")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("make invoke: MESSAGE_ID ") and "DELIVERY=api-gateway" in line
+    through_make = make("invoke", "EVENT=events/request-volume.json", "DELIVERY=api-gateway", "MESSAGE_ID=m-1")
+    assert through_make.returncode == 2
+    assert through_make.stderr.startswith(line)
+    assert "emulator" not in through_make.stdout
+
+
+def test_make_help_lists_the_variables_the_durations_and_where_the_cli_is():
+    done = make("help")
+    assert done.returncode == 0, done.stderr
+    for variable in ("PYTHON=", "REQUIREMENTS=", "EVENT ", "DELIVERY ", "HEADERS ", "MESSAGE_ID ", "CONFIG ", "LOG=1 "):
+        assert f"  {variable}" in done.stdout, variable
+    assert "about 1.5 min" in done.stdout and "about 4 min" in done.stdout and "about 20 min" in done.stdout
+    assert ".venv-cli/bin/oci" in done.stdout
+    assert all(len(line) <= 100 for line in done.stdout.splitlines())
 
 
 def test_a_missing_event_file_is_one_line_before_anything_starts():

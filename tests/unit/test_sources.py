@@ -1,3 +1,4 @@
+import importlib
 import json
 from datetime import UTC, datetime
 
@@ -7,7 +8,7 @@ from backup_fn.delivery import arrival_of
 from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, Arrival, InstanceRef, LifecycleJob, Skipped, retry_token
 from backup_fn.errors import InvalidRequest, MethodNotAllowed, PayloadTooLarge
 from backup_fn.models import BackupRequest
-from backup_fn.sources import MAX_BODY_BYTES, parse_json, parse_trigger
+from backup_fn.sources import MAX_BODY_BYTES, parse_json, parse_trigger, source_for
 from localoci.samples import EVENTS_DIR, load_samples, sample
 
 SAMPLES = load_samples()
@@ -27,23 +28,20 @@ def test_every_file_in_events_is_in_the_manifest():
     assert files == {s.name for s in SAMPLES}
 
 
+# Where each source's bodies are read: backup_fn/sources/<module>.py.
+SOURCE_MODULES = {"request": "request", "oci-events": "events", "monitoring-alarm": "alarm", "backup-completed": "backup_completed"}
+
+
 @pytest.mark.parametrize("s", SAMPLES, ids=lambda s: s.name)
-def test_every_sample_dispatches_to_its_source(s):
+def test_every_sample_dispatches_to_the_source_its_manifest_names(s):
+    assert source_for(parse_json(s.body)) is importlib.import_module(f"backup_fn.sources.{SOURCE_MODULES[s.source]}")
     if s.expect.get("code") == "InvalidParameter":
         with pytest.raises(InvalidRequest):
             trigger_of_raw(s.body)
         return
     trigger = trigger_of_raw(s.body)
     payload = s.payload
-    event_type = payload.get("eventType", "")
-    expected_source = (
-        ("backup-completed" if "backup." in event_type else "oci-events")
-        if "eventType" in payload
-        else "monitoring-alarm"
-        if "dedupeKey" in payload
-        else "request"
-    )
-    assert trigger.source == expected_source
+    assert trigger.source == s.source
     assert (trigger.ignored is not None) == (s.name in {"event-createvolume-begin.json", "alarm-firing-to-ok.json"})
     for job in trigger.jobs:
         if isinstance(job, LifecycleJob):
