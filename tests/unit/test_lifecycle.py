@@ -20,7 +20,6 @@ VOLUME = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000
 PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
 PHOENIX_KEY = "ocid1.key.oc1.phx.aaaaaaaaphoenixkey000000000000000000000000000000000000001"
 EVENT_ID = "event-finished-1"
-RETENTION = {"KEEP_LAST": "2"}
 
 
 def backup(name: str, age_days: float, *, ours: bool = True, state: str = "AVAILABLE") -> OciBackup:
@@ -58,7 +57,7 @@ def names(ids: list[str] | None) -> list[str]:
 
 def test_a_backup_this_function_did_not_make_is_skipped_and_nothing_else_is_read():
     foreign = backup("foreign", 0, ours=False)
-    result, core = run(foreign, *HISTORY, COPY_TO_REGIONS="us-phoenix-1", **RETENTION)
+    result, core = run(foreign, *HISTORY, COPY_TO_REGIONS="us-phoenix-1", KEEP_LAST="2")
     assert result == JobResult(
         foreign.id, skip_reason=f"{foreign.id} was not made by this function (no backup-trigger tag, or a policy backup)."
     )
@@ -67,7 +66,7 @@ def test_a_backup_this_function_did_not_make_is_skipped_and_nothing_else_is_read
 
 def test_a_faulty_backup_is_a_failure_with_nothing_copied_or_pruned():
     faulty = backup("faulty", 0, state="FAULTY")
-    result, core = run(faulty, *HISTORY, COPY_TO_REGIONS="us-phoenix-1", **RETENTION)
+    result, core = run(faulty, *HISTORY, COPY_TO_REGIONS="us-phoenix-1", KEEP_LAST="2")
     assert isinstance(result.error, BackupFaulty) and not result.error.transient
     assert result.error.opc_request_id == "req-get-backup"
     assert result.lifecycle is not None
@@ -125,7 +124,7 @@ def test_a_failed_copy_is_reported_and_the_rest_still_happens():
     core = FakeCore(backups=(FINISHED, *HISTORY))
     throttled = Throttled("CopyVolumeBackup failed: 429 TooManyRequests", opc_request_id="req-429")
     core.fail("copy_backup", throttled)  # the first region's
-    result, _ = run(core=core, COPY_TO_REGIONS="us-phoenix-1,eu-frankfurt-1", **RETENTION)
+    result, _ = run(core=core, COPY_TO_REGIONS="us-phoenix-1,eu-frankfurt-1", KEEP_LAST="2")
     assert result.lifecycle is not None
     assert result.lifecycle.copies == [
         CopyAnswer(region="us-phoenix-1", outcome="failed", code="TooManyRequests", message=throttled.message),
@@ -136,7 +135,7 @@ def test_a_failed_copy_is_reported_and_the_rest_still_happens():
 
 
 def test_retention_deletes_the_oldest_of_the_function_s_own_backups_beyond_keep_last():
-    result, core = run(FINISHED, *HISTORY, **RETENTION)
+    result, core = run(FINISHED, *HISTORY, KEEP_LAST="2")
     (listing,) = core.called("backups_of")
     assert (listing.resource_id, listing.details) == (VOLUME, {"kind": "volume", "compartment_id": PROD})
     assert names([c.resource_id for c in core.called("delete_backup")]) == ["d2", "d3"]
@@ -150,7 +149,7 @@ def test_a_failed_delete_is_a_failure_and_the_backup_counts_as_kept():
     core = FakeCore(backups=(FINISHED, *HISTORY))
     refused = OciRejected("DeleteVolumeBackup failed: 400 InvalidParameter", code="InvalidParameter", opc_request_id="req-400")
     core.fail("delete_backup", refused, resource_id=HISTORY[1].id)
-    result, _ = run(core=core, **RETENTION)
+    result, _ = run(core=core, KEEP_LAST="2")
     assert names([c.resource_id for c in core.called("delete_backup")]) == ["d2", "d3"]
     assert result.lifecycle is not None
     assert names(result.lifecycle.pruned) == ["d3"]
@@ -162,13 +161,13 @@ def test_a_failed_delete_is_a_failure_and_the_backup_counts_as_kept():
 def test_a_backup_already_gone_counts_as_deleted():
     core = FakeCore(backups=(FINISHED, *HISTORY))
     core.fail("delete_backup", NotFound("gone"), resource_id=HISTORY[1].id)
-    result, _ = run(core=core, **RETENTION)
+    result, _ = run(core=core, KEEP_LAST="2")
     assert result.lifecycle is not None
     assert (names(result.lifecycle.pruned), result.lifecycle.kept, result.lifecycle.failures, result.error) == (["d2", "d3"], 2, None, None)
 
 
 def test_a_dry_run_lists_what_it_would_delete_and_deletes_nothing():
-    result, core = run(FINISHED, *HISTORY, PRUNE_DRY_RUN="true", **RETENTION)
+    result, core = run(FINISHED, *HISTORY, PRUNE_DRY_RUN="true", KEEP_LAST="2")
     assert core.called("delete_backup") == []
     assert result.lifecycle is not None
     assert names(result.lifecycle.pruned) == ["d2", "d3"]
@@ -177,7 +176,7 @@ def test_a_dry_run_lists_what_it_would_delete_and_deletes_nothing():
 
 
 def test_too_little_time_left_deletes_nothing_and_keeps_count():
-    result, core = run(FINISHED, *HISTORY, seconds=MIN_SECONDS_PER_DELETE / 2, **RETENTION)
+    result, core = run(FINISHED, *HISTORY, seconds=MIN_SECONDS_PER_DELETE / 2, KEEP_LAST="2")
     assert core.called("delete_backup") == []
     assert result.lifecycle is not None
     assert (result.lifecycle.pruned, result.lifecycle.kept, result.error) == ([], 4, None)
@@ -188,7 +187,7 @@ def test_a_delete_that_meets_the_deadline_stops_the_pruning():
     core.fail(
         "delete_backup", DeadlineExceeded("DeleteVolumeBackup did not complete before the call's deadline."), resource_id=HISTORY[2].id
     )
-    result, _ = run(core=core, **RETENTION)
+    result, _ = run(core=core, KEEP_LAST="2")
     assert names([c.resource_id for c in core.called("delete_backup")]) == ["d2", "d3"]  # not d4
     assert result.lifecycle is not None
     assert (names(result.lifecycle.pruned), result.lifecycle.kept) == (["d2"], 4)  # finished, d1, d3, d4
@@ -198,7 +197,7 @@ def test_a_listing_that_fails_is_a_failure_of_the_volume():
     core = FakeCore(backups=(FINISHED, *HISTORY))
     down = ServiceUnavailable("ListVolumeBackups failed: 503", opc_request_id="req-503")
     core.fail("backups_of", down)
-    result, _ = run(core=core, **RETENTION)
+    result, _ = run(core=core, KEEP_LAST="2")
     assert core.called("delete_backup") == []
     assert result.lifecycle is not None
     assert (result.lifecycle.pruned, result.lifecycle.kept) == ([], None)
