@@ -53,6 +53,8 @@ def test_unavailable_then_success(function, emulator):
 @pytest.mark.parametrize(("delivery", "expected"), [("events", 502), ("api-gateway", 503)])
 def test_persistent_500_is_answered_before_the_deadline(start_function, emulator, delivery, expected):
     function = start_function()
+    # A first call loads the function and the SDK: the deadline below is the retries' alone.
+    assert function.call(sample("request-not-found.json").call()).json["code"] == "NotAuthorizedOrNotFound"
     s = sample("request-volume.json")
     emulator.add_fault(operation="CreateVolumeBackup", status=500, code="InternalServerError", times=None)
     result = function.call(Call(body=s.body, delivery=delivery, deadline_seconds=3))
