@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import alarm
 from localoci.harness import REPO, Call, FdkServer
 from localoci.identity import create_identity
 
@@ -38,10 +39,10 @@ GOALS = {"cold_ratio": 5.0, "warm_p50_extra_ms": 2.5, "peak_rss_mb": 64.0, "rss_
 
 
 @contextlib.contextmanager
-def emulator_process(issuer_key: Path) -> Iterator[str]:
+def emulator_process(issuer_key: Path, seed: Path = SEED) -> Iterator[str]:
     """The emulator in a process of its own, as OCI is a service of its own: in this process it
     would share the interpreter lock with the client timing the calls."""
-    command = [sys.executable, "-m", "localoci.emulator", "--seed", str(SEED), "--issuer-key", str(issuer_key)]
+    command = [sys.executable, "-m", "localoci.emulator", "--seed", str(seed), "--issuer-key", str(issuer_key)]
     process = subprocess.Popen([*command, "--creating-after", "0", "--available-after", "0"], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -194,7 +195,7 @@ def table(results: dict[str, Any]) -> str:
     ):
         row = results[key]
         lines.append(f"| {label} | {row['warm_p50_ms']:.2f} ms | {row['warm_p99_ms']:.2f} ms | {row['peak_rss_mb']:.2f} MB |")
-    lines.append("")
+    lines += ["", alarm.line(results["alarm"]), ""]
     lines.append(
         f"Medians of {config['rounds']} rounds (the six rotate their order each round), {config['warm_calls']} warm calls each; "
         f"cold starts over those and {config['cold_rounds']} more rounds of cold starts alone; "
@@ -263,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"cold round {number + 1}  " + "  ".join(f"{name} {cold_starts[name][-1]:6.1f} ms" for name in cold_names),
                     flush=True,
                 )
+        fanout = alarm.measure(emulator_process(issuer_key, alarm.write_seed(workdir, SEED)), identity.env(), workdir)
     floor, ours, libraries, generated, alerting, lifecycle = (summarise(rounds[name], cold_starts[name]) for name in names)
 
     results = {
@@ -281,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "generated_clients_ratio": ratios(generated, floor),
         "alerting": alerting,
         "lifecycle": lifecycle,
+        "alarm": fanout,
         "goals": goals(ours, floor),
         "rounds": {name: [asdict(r) for r in rounds[name]] for name in names},
         "cold_rounds": cold_starts,

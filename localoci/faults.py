@@ -48,7 +48,8 @@ DEFAULT_CODES = {
 
 @dataclass
 class Recorded:
-    """One request as the emulator received and answered it."""
+    """One request as the emulator received and answered it; `cut` when the client closed the
+    connection before the whole answer was sent."""
 
     method: str
     target: str
@@ -62,6 +63,7 @@ class Recorded:
     status: int = 0
     opc_request_id: str = ""
     fault: Fault | None = None
+    cut: bool = False
 
     @property
     def retry_token(self) -> str | None:

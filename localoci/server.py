@@ -245,9 +245,9 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
                 self._reset()
                 return
             recorded.status = response.status
-            self._send(response, recorded.opc_request_id)
+            recorded.cut = not self._send(response, recorded.opc_request_id)
 
-        def _send(self, response: Response, request_id: str) -> None:
+        def _send(self, response: Response, request_id: str) -> bool:
             if response.raw is not None:
                 data = response.raw
             elif response.payload is None:
@@ -265,13 +265,15 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
                     self.send_header("etag", etag(response.payload))
                 self.end_headers()
                 if self.command == "HEAD" or not data:
-                    return
+                    return True
                 if response.trickle_seconds > 0:
                     self._trickle(data, response.trickle_seconds)
                 else:
                     self.wfile.write(data)
             except OSError:
                 self.close_connection = True  # the client gave up (a delayed answer outlived its timeout)
+                return False
+            return True
 
         def _trickle(self, data: bytes, seconds: float) -> None:
             """The body a few bytes at a time, spread over `seconds`: every read sees progress, the whole takes long."""

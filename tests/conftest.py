@@ -11,8 +11,7 @@ import pytest
 from localoci.emulator import CoreEmulator
 from localoci.harness import REPO, FdkServer
 from localoci.identity import LocalIdentity, create_identity
-
-SEED = REPO / "localoci" / "seed.json"
+from tests.helpers import SEED
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from typing import Any
 
 import jwt
 import oci
@@ -17,10 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from oci._vendor import requests  # the HTTP stack the SDK itself ships and signs with
 
 from localoci.emulator import CoreEmulator
-from localoci.harness import REPO
 from localoci.identity import LocalIdentity, create_identity
+from tests.helpers import SEED, send
 
-SEED = REPO / "localoci" / "seed.json"
 VOLUME = "ocid1.volume.oc1.iad.abuwcljrappdata000000000000000000000000000000000000000001"
 OTHER_VOLUME = "ocid1.volume.oc1.iad.abuwcljrdblogs0000000000000000000000000000000000000000002"
 BUSY_VOLUME = "ocid1.volume.oc1.iad.abuwcljrbusyvol0000000000000000000000000000000000000000010"
@@ -32,33 +30,6 @@ INSTANCE = "ocid1.instance.oc1.iad.anuwcljrapi0100000000000000000000000000000000
 def emulator(identity: LocalIdentity):
     with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0.3, available_after=0.8) as running:
         yield running
-
-
-def send(
-    emulator: CoreEmulator,
-    identity: LocalIdentity,
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    key: rsa.RSAPrivateKey | None = None,
-    token: str | None = None,
-    headers: dict[str, str] | None = None,
-    after_signing: dict[str, Any] | None = None,
-    prefix: str = "/20160918",
-) -> requests.Response:
-    """Signs like the SDK does, then optionally changes the request before it is sent."""
-    data = json.dumps(body) if body is not None else None
-    prepared = requests.Request(method, f"{emulator.url}{prefix}{path}", data=data, headers=headers or {}).prepare()
-    signer = oci.auth.signers.SecurityTokenSigner(token or identity.token_path.read_text(), key or identity.session_key)
-    signer(prepared)
-    for name, value in (after_signing or {}).items():
-        if name == "body":
-            prepared.body = value
-        else:
-            prepared.headers[name] = value
-    with requests.Session() as session:
-        return session.send(prepared, timeout=10)
 
 
 def test_the_function_signer_is_accepted_and_answers_use_api_field_names(emulator, identity):

@@ -3,6 +3,9 @@ each must behave as OCI documents, or the function's tests against it prove noth
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,10 +13,10 @@ import jwt
 import pytest
 from oci._vendor import requests
 
-from localoci.emulator import CoreEmulator, main
+from localoci.emulator import CoreEmulator
+from localoci.harness import REPO
 from localoci.identity import LocalIdentity
-
-from .test_emulator import SEED, send
+from tests.helpers import SEED, eventually, send
 
 LEDGER = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
 FINISHED = "ocid1.volumebackup.oc1.iad.abuwcljrledgerfinished00000000000000000000000000000006"
@@ -213,27 +216,31 @@ def test_latency_applies_to_every_request(identity):
         assert time.monotonic() - started >= 0.2
 
 
-def test_the_standalone_emulator_renews_its_identity_before_it_expires(tmp_path: Path, monkeypatch, capsys):
-    import threading
+def test_the_standalone_emulator_renews_its_identity_before_it_expires(tmp_path: Path):
+    """As `python -m localoci.emulator` runs for a person: in a process of its own, stopped with Ctrl-C."""
+    command = [sys.executable, "-m", "localoci.emulator", "--identity-dir", str(tmp_path), "--token-lifetime", "2"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        printed = [process.stdout.readline()]
+        while "renewed every" not in printed[-1] and printed[-1]:
+            printed.append(process.stdout.readline())
+        assert "renewed every" in printed[-1], printed
+        first = jwt.decode((tmp_path / "rpst").read_text(), options={"verify_signature": False})
 
-    monkeypatch.setattr(threading.Event, "wait", _wait_briefly_when_forever(threading.Event.wait))
-    thread = threading.Thread(target=main, args=(["--identity-dir", str(tmp_path), "--token-lifetime", "2"],), daemon=True)
-    thread.start()
-    time.sleep(0.5)
-    first = jwt.decode((tmp_path / "rpst").read_text(), options={"verify_signature": False})
-    time.sleep(2.5)
-    second = jwt.decode((tmp_path / "rpst").read_text(), options={"verify_signature": False})
-    assert second["jti"] != first["jti"] and second["exp"] > first["exp"]
-    assert "renewed every" in capsys.readouterr().out
+        def renewed() -> bool:
+            token = (tmp_path / "rpst").read_text()
+            return bool(token) and jwt.decode(token, options={"verify_signature": False})["jti"] != first["jti"]
 
-
-def _wait_briefly_when_forever(wait):
-    """main() waits forever for Ctrl-C; in this test it returns after a few seconds."""
-
-    def patched(self, timeout=None):
-        return wait(self, 4.0 if timeout is None else timeout)
-
-    return patched
+        assert eventually(renewed)
+        second = jwt.decode((tmp_path / "rpst").read_text(), options={"verify_signature": False})
+        assert second["exp"] > first["exp"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0  # Ctrl-C stops it cleanly
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_a_partly_bad_batch_keeps_the_good_metrics_unless_atomic(emulator, identity):

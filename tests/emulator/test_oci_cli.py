@@ -13,8 +13,7 @@ import pytest
 
 from localoci.emulator import CoreEmulator
 from localoci.identity import LocalIdentity
-
-from .test_emulator import SEED
+from tests.helpers import SEED
 
 OCI_CLI = os.environ.get("OCI_CLI")
 pytestmark = pytest.mark.skipif(not OCI_CLI, reason="make cli-check runs these with the OCI CLI installed")

@@ -8,8 +8,10 @@ import time
 
 import pytest
 
+from backup_fn.clients.retry import MAX_ATTEMPTS
 from localoci.harness import Call
 from localoci.samples import sample
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.functional
 
@@ -51,16 +53,18 @@ def test_unavailable_then_success(function, emulator):
 @pytest.mark.parametrize(("delivery", "expected"), [("events", 502), ("api-gateway", 503)])
 def test_persistent_500_is_answered_before_the_deadline(start_function, emulator, delivery, expected):
     function = start_function()
+    # A first call loads the function and the SDK: the deadline below is the retries' alone.
+    assert function.call(sample("request-not-found.json").call()).json["code"] == "NotAuthorizedOrNotFound"
     s = sample("request-volume.json")
     emulator.add_fault(operation="CreateVolumeBackup", status=500, code="InternalServerError", times=None)
-    started = time.monotonic()
-    result = function.call(Call(body=s.body, delivery=delivery, deadline_seconds=6))
-    elapsed = time.monotonic() - started
-    assert elapsed < 6
+    result = function.call(Call(body=s.body, delivery=delivery, deadline_seconds=3))
     status = result.http_status if delivery == "api-gateway" else result.status
     assert status == expected
     assert result.json["code"] == "ServiceUnavailable"
     assert len(attempts(emulator)) >= 3
+    # The deadline ended the retries, not the attempt limit: the backoff before an eighth attempt is
+    # under the 1 s the deadline leaves about once in 180,000 calls (and with no bound, up to 24 s).
+    assert len(attempts(emulator)) < MAX_ATTEMPTS
     assert made(emulator, s.payload["volumeId"]) == []
 
 
@@ -115,13 +119,14 @@ def test_connection_reset_is_retried(function, emulator):
 @pytest.mark.parametrize(("delivery", "expected"), [("direct", 502), ("api-gateway", 503)])
 def test_slow_api_is_abandoned_in_time_to_answer(start_function, emulator, delivery, expected):
     function = start_function()
-    emulator.add_fault(operation="GetVolume", delay=30, times=None)
-    started = time.monotonic()
-    result = function.call(Call(body=sample("request-volume.json").body, delivery=delivery, deadline_seconds=4))
-    assert time.monotonic() - started < 4
+    s = sample("request-volume.json")
+    emulator.add_fault(operation="GetVolume", delay=30, times=None)  # then it would answer, and the backup be made
+    result = function.call(Call(body=s.body, delivery=delivery, deadline_seconds=4))
     status = result.http_status if delivery == "api-gateway" else result.status
     assert status == expected
     assert result.json["code"] == "DeadlineExceeded"
+    assert [r.operation for r in emulator.requests] == ["GetVolume"]  # abandoned, not tried again past the deadline
+    assert made(emulator, s.payload["volumeId"]) == []
 
 
 def test_volume_outside_allowed_compartments_is_refused(start_function, emulator):
@@ -218,14 +223,15 @@ def test_redelivery_after_a_failed_first_attempt_creates_the_backup_once(functio
 @pytest.mark.parametrize(("delivery", "expected"), [("events", 502), ("api-gateway", 503)])
 def test_an_answer_that_trickles_in_is_cut_at_the_deadline(start_function, emulator, delivery, expected):
     function = start_function()
-    emulator.add_fault(operation="GetVolume", trickle_seconds=60, times=None)
-    started = time.monotonic()
-    result = function.call(Call(body=sample("request-volume.json").body, delivery=delivery, deadline_seconds=5))
-    elapsed = time.monotonic() - started
-    assert elapsed < 5, "the call outlived Fn-Deadline"
+    s = sample("request-volume.json")
+    emulator.add_fault(operation="GetVolume", trickle_seconds=60, times=None)  # every read sees progress, the whole takes a minute
+    result = function.call(Call(body=s.body, delivery=delivery, deadline_seconds=5))
     status = result.http_status if delivery == "api-gateway" else result.status
     assert status == expected
     assert result.json["code"] == "DeadlineExceeded"
+    (trickled,) = emulator.requests
+    assert eventually(lambda: trickled.cut), "the function answered, yet the emulator saw no cut of the answer it was sending"
+    assert made(emulator, s.payload["volumeId"]) == []
     assert function.alive()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,15 +63,15 @@ def test_hundreds_of_volumes_are_backed_up_in_parallel_within_the_deadline(tmp_p
     function = start(tmp_path, identity, crowded, MAX_PARALLEL_CALLS="8")
     try:
         bad: list[object] = ["ocid1.volume.oc1.iad.abuwcljrbad\n", "ocid1.instance.oc1.iad.aaaa"]
-        started = time.monotonic()
         result = function.call(Call(body=alarm(bad), delivery="notifications", deadline_seconds=30))
-        elapsed = time.monotonic() - started
     finally:
         function.stop()
+    # One after another this is at least 300 x 2 requests x 50 ms = 30 s, more than the 28.5 s the
+    # deadline leaves: every volume done, and a 200, is what working in parallel buys. How long it
+    # takes is `make bench`'s figure ("an alarm naming 300 volumes").
     assert result.status == 200, result.body[:500]
     body = result.json
-    # One after another this is 300 x 2 requests x 50 ms = 30 s; eight at a time it is about 4 s.
-    assert elapsed < 12
+    assert body["counts"] == {"backups": VOLUMES, "failures": 0, "skipped": len(bad)}
     assert len(body["backups"]) == 200
     assert [s["resourceId"] for s in body["skipped"]] == bad
     assert len(result.body) < 150_000

@@ -1,0 +1,110 @@
+"""An in-memory stand-in for `clients.core.CoreClient`, for the use cases' unit tests: the same
+methods, our own models in and out (`OciVolume`, `OciBackup`, `BackupReply`), every call recorded,
+and errors raised where a test asks for them. No SDK object is made or touched.
+
+It subclasses CoreClient only so that mypy holds each method to the real one's signature; it never
+calls the real constructor, so nothing here can reach the SDK."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from backup_fn.clients.core import BackupReply, CoreClient
+from backup_fn.deadline import Deadline
+from backup_fn.errors import BackupError, NotFound
+from backup_fn.models import Kind, OciBackup, OciVolume
+
+
+class Called(NamedTuple):
+    """One call the fake received: the method's name, the id it was about, and its other arguments."""
+
+    method: str
+    resource_id: str
+    details: dict[str, Any]
+
+
+class FakeCore(CoreClient):
+    def __init__(self, volumes: tuple[OciVolume, ...] = (), backups: tuple[OciBackup, ...] = ()) -> None:  # no super(): no SDK
+        self.volumes = {volume.id: volume for volume in volumes}
+        self.backups = {backup.id: backup for backup in backups}
+        self.boot_volumes: dict[str, str] = {}  # instance id → its boot volume's id
+        self.calls: list[Called] = []
+        self._errors: dict[tuple[str, str | None], list[BackupError]] = {}
+        self._ids = itertools.count(1)
+
+    def fail(self, method: str, error: BackupError, resource_id: str | None = None, times: int = 1) -> None:
+        """The next `times` calls of `method` (about `resource_id`, or any) raise `error`."""
+        self._errors.setdefault((method, resource_id), []).extend([error] * times)
+
+    def called(self, method: str) -> list[Called]:
+        return [call for call in self.calls if call.method == method]
+
+    def _call(self, method: str, resource_id: str, **details: Any) -> None:
+        self.calls.append(Called(method, resource_id, details))
+        for key in ((method, resource_id), (method, None)):
+            queued = self._errors.get(key)
+            if queued:
+                raise queued.pop(0)
+
+    def get_volume(self, kind: Kind, volume_id: str, deadline: Deadline) -> OciVolume:
+        self._call("get_volume", volume_id, kind=kind.name)
+        if volume_id not in self.volumes:
+            raise NotFound(f"{volume_id} not found.", opc_request_id="req-get-volume")
+        return self.volumes[volume_id]
+
+    def create_backup(self, kind: Kind, body: dict[str, Any], retry_token: str, deadline: Deadline) -> BackupReply:
+        source_id = str(body[kind.id_field])
+        self._call("create_backup", source_id, kind=kind.name, body=body, retry_token=retry_token)
+        made = OciBackup.model_validate(
+            {
+                **{key: value for key, value in body.items() if key in ("type", "displayName", "freeformTags")},
+                "id": f"ocid1.{kind.backup_ocid.types[0]}.oc1.iad.made{next(self._ids):04d}",
+                "lifecycleState": "REQUEST_RECEIVED",
+                kind.id_field: source_id,
+                "compartmentId": self.volumes[source_id].compartment_id if source_id in self.volumes else None,
+                "sourceType": "MANUAL",
+            }
+        )
+        self.backups[made.id] = made
+        return BackupReply(made, "req-create")
+
+    def get_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> BackupReply:
+        self._call("get_backup", backup_id, kind=kind.name)
+        if backup_id not in self.backups:
+            raise NotFound(f"{backup_id} not found.", opc_request_id="req-get-backup")
+        return BackupReply(self.backups[backup_id], "req-get-backup")
+
+    def backups_of(self, kind: Kind, volume_id: str, compartment_id: str, deadline: Deadline) -> Iterator[OciBackup]:
+        self._call("backups_of", volume_id, kind=kind.name, compartment_id=compartment_id)
+        mine = [b for b in self.backups.values() if b.source_id == volume_id and b.compartment_id == compartment_id]
+        yield from sorted(mine, key=lambda b: b.time_created or "", reverse=True)  # newest first, as OCI is asked
+
+    def copy_backup(
+        self,
+        kind: Kind,
+        backup_id: str,
+        *,
+        region: str,
+        display_name: str | None,
+        kms_key_id: str | None,
+        retry_token: str,
+        deadline: Deadline,
+    ) -> BackupReply:
+        self._call("copy_backup", backup_id, region=region, display_name=display_name, kms_key_id=kms_key_id, retry_token=retry_token)
+        copied = OciBackup(id=f"ocid1.{kind.backup_ocid.types[0]}.oc1.{region}.copy{next(self._ids):04d}", lifecycle_state="CREATING")
+        return BackupReply(copied, "req-copy")
+
+    def delete_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> str | None:
+        self._call("delete_backup", backup_id, kind=kind.name)
+        if backup_id not in self.backups:
+            raise NotFound(f"{backup_id} not found.", opc_request_id="req-delete")
+        del self.backups[backup_id]
+        return "req-delete"
+
+    def boot_volume_of(self, instance_id: str, compartment_id: str, availability_domain: str, deadline: Deadline) -> str:
+        self._call("boot_volume_of", instance_id, compartment_id=compartment_id, availability_domain=availability_domain)
+        if instance_id not in self.boot_volumes:
+            raise NotFound(f"Instance {instance_id} has no attached boot volume.")
+        return self.boot_volumes[instance_id]
