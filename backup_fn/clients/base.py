@@ -1,4 +1,4 @@
-"""What every OCI client here shares: the function's signer, one SDK `BaseClient` per service and
+"""What every OCI client here shares: the function's signer (`signer.py`), one SDK `BaseClient` per service and
 thread, retries bounded by the call's deadline, every answer read in full by that deadline, and
 OCI's errors turned into ours.
 
@@ -19,16 +19,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
 from urllib.parse import quote
 
-import oci.auth.signers
 import oci.circuit_breaker
-import oci.config
 import oci.exceptions
 import oci.retry
-import oci.signer
 from oci._vendor import requests
 from oci.base_client import BaseClient, OCIHTTPAdapter
 from oci.retry import retry_checkers, retry_sleep_utils
@@ -40,13 +36,12 @@ from ..errors import (
     BackupInProgress,
     DeadlineExceeded,
     InternalError,
-    InvalidConfiguration,
     NotFound,
     OciRejected,
     ServiceUnavailable,
     Throttled,
 )
-from ..settings import Settings
+from .signer import Credentials as Credentials  # re-exported: the clients, handler and alerts import it from here
 
 log = logging.getLogger(__name__)
 
@@ -92,32 +87,6 @@ class Service(NamedTuple):
     endpoint_service_name: str
 
 
-class Credentials:
-    """The function's signer (resource principal, or a config-file profile when run by hand), made once
-    on first use and shared by every client and thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._made: tuple[dict[str, Any], Any] | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> tuple[dict[str, Any], Any]:
-        with self._lock:
-            if self._made is None:
-                self._made = _make_signer(self.settings)
-            return self._made
-
-    def compartment_id(self) -> str | None:
-        """The function's own compartment, as its resource principal token names it."""
-        config, signer = self.get()
-        get_claim = getattr(signer, "get_claim", None)
-        try:
-            claim = get_claim("res_compartment") if get_claim else config.get("compartment_id")
-        except Exception:  # the SDK raises whatever its token parsing meets
-            return None
-        return claim if isinstance(claim, str) and claim else None
-
-
 class OciClient:
     """Typed access to one service: a `BaseClient` per thread (its session and timeout are per call
     state), each call bounded by the deadline from its first byte sent to the last byte read."""
@@ -128,10 +97,13 @@ class OciClient:
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self._local = threading.local()
 
-    def _client(self) -> tuple[BaseClient, _DeadlineAdapter]:
-        made: tuple[BaseClient, _DeadlineAdapter] | None = getattr(self._local, "client", None)
-        if made is None:
-            config, signer = self.credentials.get()
+    def _client(self) -> tuple[BaseClient, _DeadlineAdapter, Any]:
+        """This thread's client, made again when the credentials hold a new signer (a renewed token)."""
+        config, signer = self.credentials.get()
+        made: tuple[BaseClient, _DeadlineAdapter, Any] | None = getattr(self._local, "client", None)
+        if made is None or made[2] is not signer:
+            if made is not None:
+                made[0].session.close()
             client = BaseClient(
                 self.service.name,
                 config,
@@ -155,7 +127,7 @@ class OciClient:
                 # requests re-reads the whole environment for proxies and CA bundles on every call
                 # (~0.3 ms); the container's environment is fixed, so with none of them set there is nothing to find.
                 client.session.trust_env = False
-            made = self._local.client = (client, adapter)
+            made = self._local.client = (client, adapter, signer)
         return made
 
     def call(
@@ -168,20 +140,32 @@ class OciClient:
         body: Mapping[str, Any] | None = None,
         retry_token: str | None = None,
     ) -> Reply:
-        client, adapter = self._client()
         headers = {"accept": "application/json", "content-type": "application/json"}
         if retry_token:
             headers["opc-retry-token"] = retry_token
         path = operation.path.format(**{name: quote(value, safe="") for name, value in (path_params or {}).items()})
+        renewed = False
 
         def attempt(**kwargs: Any) -> Any:
-            remaining = deadline.remaining()
-            if remaining <= 0:
-                raise DeadlineExceeded(f"No time left before the call's deadline to {operation.name}.")
-            # This thread's client: its timeout and its adapter's deadline are this call's alone.
-            client.timeout = (min(CONNECT_TIMEOUT_SECONDS, remaining), min(READ_TIMEOUT_SECONDS, remaining))
-            adapter.deadline = deadline
-            return client.call_api(**kwargs)
+            nonlocal renewed
+            while True:
+                remaining = deadline.remaining()
+                if remaining <= 0:
+                    raise DeadlineExceeded(f"No time left before the call's deadline to {operation.name}.")
+                # This thread's client: its timeout and its adapter's deadline are this call's alone.
+                client, adapter, signer = self._client()
+                client.timeout = (min(CONNECT_TIMEOUT_SECONDS, remaining), min(READ_TIMEOUT_SECONDS, remaining))
+                adapter.deadline = deadline
+                try:
+                    return client.call_api(**kwargs)
+                except oci.exceptions.ServiceError as exc:
+                    # The SDK's BaseClient renews only its own resource-principal signers on a 401: once per
+                    # call, the token and key are read again (the platform may have rotated them) and tried.
+                    if exc.status != 401 or renewed:
+                        raise
+                    renewed = True
+                    if not self.credentials.renew(signer):
+                        raise
 
         try:
             response = _DeadlineBoundRetryStrategy(deadline).make_retrying_call(
@@ -381,30 +365,6 @@ def _environment_shapes_requests() -> bool:
     """Whether any variable that requests honours (proxies, CA bundles, netrc) is set."""
     names = (name.lower() for name in os.environ)
     return any(name.endswith("_proxy") or name in ("requests_ca_bundle", "curl_ca_bundle", "netrc") for name in names)
-
-
-def _make_signer(settings: Settings) -> tuple[dict[str, Any], Any]:
-    if settings.auth == "config_file":
-        location = settings.config_file or oci.config.DEFAULT_LOCATION
-        try:
-            config = oci.config.from_file(location, settings.config_profile)
-            if config.get("security_token_file"):
-                token = Path(config["security_token_file"]).expanduser().read_text().strip()
-                key = oci.signer.load_private_key_from_file(config["key_file"], config.get("pass_phrase"))
-                return config, oci.auth.signers.SecurityTokenSigner(token, key)
-            return config, oci.signer.Signer.from_config(config)
-        except (oci.exceptions.ClientError, OSError, ValueError, KeyError) as exc:
-            raise InvalidConfiguration(
-                f"OCI_AUTH=config_file: profile {settings.config_profile!r} of {location} (OCI_CONFIG_FILE, OCI_CONFIG_PROFILE) "
-                f"cannot be used: {type(exc).__name__}."
-            ) from None
-    try:
-        return {}, oci.auth.signers.get_resource_principals_signer()
-    except Exception as exc:  # the SDK raises bare ValueError/KeyError/OSError for a missing identity
-        raise InvalidConfiguration(
-            "No resource principal: OCI_RESOURCE_PRINCIPAL_VERSION, _RPST, _PRIVATE_PEM and _REGION "
-            f"must be set by the Functions platform ({type(exc).__name__})."
-        ) from None
 
 
 def service_error(operation: str, exc: Any) -> BackupError:
