@@ -6,8 +6,9 @@ the platform runs it, so each stage's instructions minus the previous stage's ar
 2 `import func`: our import path
 3 `import oci`
 4 our client, service and source modules, imported by the first call
-5 the SDK's resource-principal signer
+5 the function's resource-principal signer (`backup_fn/clients/signer.py`)
 6 (instead of 5) the first call through the handler, which makes its own signer
+7 (instead of 5) the SDK's `get_resource_principals_signer()`, the route before issue 19, for comparison
 
 argv[2], if given, is another folder holding func.py and backup_fn (a copy without bytecode)."""
 
@@ -65,6 +66,10 @@ def main(stage: int, function_dir: Path) -> None:
     if stage >= 4:
         pass
     if stage == 5:
+        from backup_fn.clients.signer import read_resource_principal
+
+        read_resource_principal(os.environ)
+    if stage == 7:
         import oci.auth.signers
 
         oci.auth.signers.get_resource_principals_signer()

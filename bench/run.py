@@ -180,7 +180,8 @@ def table(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"Cold start, each round's ratio to the floor measured beside it: middle half {low:.2f}x to {high:.2f}x. "
-        f"The libraries alone (pydantic, the SDK's resource-principal signer, the same two calls, no code of ours): "
+        f"The libraries alone (pydantic, the SDK's `SecurityTokenSigner` over the platform's token and key loaded as the function "
+        f"loads them, the same two calls, no code of ours): "
         f"{libraries['cold_start_ms']:.2f} ms, {results['libraries_ratio']['cold_start_ms']:.2f}x the floor, "
         f"{libraries['peak_rss_mb']:.2f} MB; our own code adds {ours['cold_start_ms'] - libraries['cold_start_ms']:+.2f} ms "
         f"and {ours['peak_rss_mb'] - libraries['peak_rss_mb']:+.2f} MB to them."

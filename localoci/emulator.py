@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             renew_every = max(1.0, args.token_lifetime * 0.75)
             print(
                 f"The session token in {identity.token_path} lives {args.token_lifetime:.0f} s and is renewed every {renew_every:.0f} s "
-                "while this runs; the SDK reads the renewed file when OCI (here, this emulator) answers 401."
+                "while this runs; the function reads the renewed file before the old token expires, the SDK's own signer "
+                "(the OCI CLI's) when OCI (here, this emulator) answers 401."
             )
         sys.stdout.flush()
         stop = threading.Event()

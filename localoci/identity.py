@@ -80,6 +80,12 @@ class LocalIdentity:
         self.token_path.write_text(token)
         return token
 
+    def rotate(self, lifetime: float = TOKEN_LIFETIME_SECONDS) -> str:
+        """A new session key, then a token naming it, written where the function reads them: the platform's rotation."""
+        self.session_key = _new_key()
+        self.private_key_path.write_bytes(_pem(self.session_key))
+        return self.issue_token(lifetime)
+
     def env(self) -> dict[str, str]:
         """What the Functions platform sets in the container; absolute paths, so the SDK re-reads them on a 401."""
         return {

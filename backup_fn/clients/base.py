@@ -24,7 +24,7 @@ from ..deadline import Deadline
 from ..errors import BackupError, DeadlineExceeded, InternalError
 from .oci_errors import service_error, transport_error
 from .retry import DeadlineBoundRetryStrategy
-from .signer import Credentials
+from .signer import Credentials as Credentials  # re-exported: tests import it from here
 from .transport import DeadlineAdapter
 
 CONNECT_TIMEOUT_SECONDS = 5.0
@@ -67,10 +67,13 @@ class OciClient:
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self._local = threading.local()
 
-    def _client(self) -> tuple[BaseClient, DeadlineAdapter]:
-        made: tuple[BaseClient, DeadlineAdapter] | None = getattr(self._local, "client", None)
-        if made is None:
-            config, signer = self.credentials.get()
+    def _client(self) -> tuple[BaseClient, DeadlineAdapter, Any]:
+        """This thread's client, made again when the credentials hold a new signer (a renewed token)."""
+        config, signer = self.credentials.get()
+        made: tuple[BaseClient, DeadlineAdapter, Any] | None = getattr(self._local, "client", None)
+        if made is None or made[2] is not signer:
+            if made is not None:
+                made[0].session.close()
             client = BaseClient(
                 self.service.name,
                 config,
@@ -94,7 +97,7 @@ class OciClient:
                 # requests re-reads the whole environment for proxies and CA bundles on every call
                 # (~0.3 ms); the container's environment is fixed, so with none of them set there is nothing to find.
                 client.session.trust_env = False
-            made = self._local.client = (client, adapter)
+            made = self._local.client = (client, adapter, signer)
         return made
 
     def call(
@@ -107,20 +110,32 @@ class OciClient:
         body: Mapping[str, Any] | None = None,
         retry_token: str | None = None,
     ) -> OciReply:
-        client, adapter = self._client()
         headers = {"accept": "application/json", "content-type": "application/json"}
         if retry_token:
             headers["opc-retry-token"] = retry_token
         path = operation.path.format(**{name: quote(value, safe="") for name, value in (path_params or {}).items()})
+        renewed = False
 
         def attempt(**kwargs: Any) -> Any:
-            remaining = deadline.remaining()
-            if remaining <= 0:
-                raise DeadlineExceeded(f"No time left before the call's deadline to {operation.name}.")
-            # This thread's client: its timeout and its adapter's deadline are this call's alone.
-            client.timeout = (min(CONNECT_TIMEOUT_SECONDS, remaining), min(READ_TIMEOUT_SECONDS, remaining))
-            adapter.deadline = deadline
-            return client.call_api(**kwargs)
+            nonlocal renewed
+            while True:
+                remaining = deadline.remaining()
+                if remaining <= 0:
+                    raise DeadlineExceeded(f"No time left before the call's deadline to {operation.name}.")
+                # This thread's client: its timeout and its adapter's deadline are this call's alone.
+                client, adapter, signer = self._client()
+                client.timeout = (min(CONNECT_TIMEOUT_SECONDS, remaining), min(READ_TIMEOUT_SECONDS, remaining))
+                adapter.deadline = deadline
+                try:
+                    return client.call_api(**kwargs)
+                except oci.exceptions.ServiceError as exc:
+                    # The SDK's BaseClient renews only its own resource-principal signers on a 401: once per
+                    # call, the token and key are read again (the platform may have rotated them) and tried.
+                    if exc.status != 401 or renewed:
+                        raise
+                    renewed = True
+                    if not self.credentials.renew(signer):
+                        raise
 
         try:
             response = DeadlineBoundRetryStrategy(deadline).make_retrying_call(

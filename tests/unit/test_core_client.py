@@ -3,9 +3,11 @@ own resource-principal signer, with faults injected in the emulator (no mocks of
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
+import jwt
 import pytest
 
 from backup_fn.clients.core import BackupReply, CoreClient
@@ -166,3 +168,33 @@ def test_an_expired_token_is_read_again_from_its_file_after_the_401(core, emulat
     identity.issue_token()  # what the platform (or the standalone emulator) does before a token expires
     assert core.get_volume(KIND, VOLUME, deadline()).id == VOLUME
     assert [r.status for r in emulator.requests] == [200, 401, 200]
+
+
+def token_id(token: str) -> str:
+    return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+
+
+def test_a_token_and_key_rotated_twice_with_the_old_token_revoked_are_read_again(core, emulator, identity):
+    assert core.get_volume(KIND, VOLUME, deadline()).id == VOLUME
+    for _ in range(2):
+        old = token_id(identity.token_path.read_text())
+        identity.rotate()
+        emulator.revoke_token(old)
+        assert core.get_volume(KIND, VOLUME, deadline()).id == VOLUME
+    assert [r.status for r in emulator.requests] == [200, 401, 200, 401, 200]
+    assert emulator.requests[-1].signature_ok
+
+
+def test_a_token_file_caught_half_written_is_read_again_once_whole(core, emulator, identity):
+    assert core.get_volume(KIND, VOLUME, deadline()).id == VOLUME
+    old = token_id(identity.token_path.read_text())
+    token = identity.rotate()
+    emulator.revoke_token(old)
+    identity.token_path.write_text(token[: len(token) // 2])  # the platform's write, caught half-way
+    finish = threading.Timer(0.05, identity.token_path.write_text, args=(token,))
+    finish.start()
+    try:
+        assert core.get_volume(KIND, VOLUME, deadline()).id == VOLUME
+    finally:
+        finish.join()
+    assert [r.status for r in emulator.requests][-1] == 200
