@@ -123,4 +123,20 @@ class LifecycleAnswer(_Answer):
     failures: list[Failure] | None = None
 
 
+RestoreVerdict = Literal["started", "would-start", "passed", "failed"]
+
+
+class RestoreTestAnswer(_Answer):
+    """One restore test: started by a sweep (or on demand), or judged when its volume's event came
+    (or, for a volume whose event never came, by the sweep that cleaned it up)."""
+
+    backup_id: str
+    volume_id: str | None = None
+    test_volume_id: str | None = None
+    verdict: RestoreVerdict
+    seconds: float | None = None
+    deleted: bool | None = None
+    reason: str | None = None
+
+
 Answer = ErrorAnswer | BackupAnswer | BackupsAnswer | IgnoredAnswer | LifecycleAnswer

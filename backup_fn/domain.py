@@ -8,17 +8,34 @@ of these loads on a cold start."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal, NamedTuple
 
 from .models import BackupRequest, Kind, OciBackup
 
-Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed"]
+Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed", "sweep", "restore-test"]
 Delivery = Literal["direct", "api-gateway", "notifications"]
 
 TRIGGER_TAG = "backup-trigger"
 TRIGGER_ID_TAG = "backup-trigger-id"
 MAX_TAG_VALUE_LENGTH = 256
+
+
+class Mark(NamedTuple):
+    """The function's own mark: a defined tag in a namespace only this deployment's function may
+    apply (the stack grants `use tag-namespaces` on it to the function's dynamic group alone), whose
+    value is the OCID of the very resource it is on. A freeform tag anyone who may *use* a backup
+    can set; a mark copied from a volume onto its backups names the volume, not the backup."""
+
+    namespace: str
+    key: str
+
+    def tags_for(self, resource_id: str) -> dict[str, dict[str, str]]:
+        return {self.namespace: {self.key: resource_id}}
+
+    def is_on(self, resource_id: str, defined_tags: Mapping[str, Mapping[str, object]] | None) -> bool:
+        return (defined_tags or {}).get(self.namespace, {}).get(self.key) == resource_id
 
 
 class Arrival(NamedTuple):

@@ -95,7 +95,10 @@ class OciVolume(BaseModel):
     display_name: str = ""
     availability_domain: str | None = None
     lifecycle_state: str | None = None
+    size_in_gbs: Annotated[int | None, Field(alias="sizeInGBs")] = None
+    time_created: str | None = None
     freeform_tags: dict[str, str] = Field(default_factory=dict)
+    defined_tags: dict[str, dict[str, object]] = Field(default_factory=dict)
 
 
 class OciBackup(BaseModel):
@@ -113,7 +116,13 @@ class OciBackup(BaseModel):
     time_created: str | None = None
     source_type: str | None = None
     kms_key_id: str | None = None
+    size_in_gbs: Annotated[int | None, Field(alias="sizeInGBs")] = None
     freeform_tags: dict[str, str] = Field(default_factory=dict)
+    defined_tags: dict[str, dict[str, object]] = Field(default_factory=dict)
+    is_retention_lock_enabled: bool | None = None
+    is_prevent_deletion_enabled: bool | None = None
+    is_indefinite_retention_enabled: bool | None = None
+    time_retention_expires_at: str | None = None
 
     @property
     def source_id(self) -> str | None:

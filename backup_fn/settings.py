@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .domain import Mark
 from .errors import InvalidConfiguration
 from .models import BackupType
 from .ocids import COMPARTMENT, KEY, TOPIC
@@ -19,6 +20,9 @@ DEFAULT_OPT_OUT_TAG = "backup-opt-out"
 ENDPOINT_PATTERN = r"^https?://[^\s/]+(/[^\s]*)?$"
 REGION = re.compile(r"[a-z]{2,}(?:-[a-z0-9]+)+-[0-9]+")
 METRICS_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,254}")
+# OCI's rule for tag namespace and key names: no spaces, no dots, at most 100 characters.
+TAG_NAME = r"^[A-Za-z0-9_-]{1,100}$"
+DEFAULT_MARK_TAG_KEY = "resource"
 Endpoint = Annotated[str, Field(pattern=ENDPOINT_PATTERN)]
 
 
@@ -45,9 +49,15 @@ class Settings(BaseModel):
     auth: Annotated[Literal["resource_principal", "config_file"], Field(alias="OCI_AUTH")] = "resource_principal"
     config_file: Annotated[str | None, Field(alias="OCI_CONFIG_FILE")] = None
     config_profile: Annotated[str, Field(alias="OCI_CONFIG_PROFILE", min_length=1)] = "DEFAULT"
+    mark_tag_namespace: Annotated[str | None, Field(alias="MARK_TAG_NAMESPACE", pattern=TAG_NAME)] = None
+    mark_tag_key: Annotated[str, Field(alias="MARK_TAG_KEY", pattern=TAG_NAME)] = DEFAULT_MARK_TAG_KEY
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], Field(alias="LOG_LEVEL")] = "INFO"
     # Set by the Functions platform with the resource principal, not by the operator.
     region: Annotated[str | None, Field(alias="OCI_RESOURCE_PRINCIPAL_REGION", pattern=f"^{REGION.pattern}$")] = None
+
+    @property
+    def mark(self) -> Mark | None:
+        return Mark(self.mark_tag_namespace, self.mark_tag_key) if self.mark_tag_namespace else None
 
     @property
     def retention_enabled(self) -> bool:

@@ -17,6 +17,9 @@ locals {
   metrics_compartment_id = var.metrics_compartment_id != "" ? var.metrics_compartment_id : (local.metrics_on ? var.compartment_ocid : "")
   alarm_topic_id         = var.alarm_topic_id != "" ? var.alarm_topic_id : (local.create_alarm_topic ? oci_ons_notification_topic.alarm[0].id : local.failure_topic_id)
 
+  mark_tag_namespace = oci_identity_tag_namespace.mark.name
+  mark_tag_key       = oci_identity_tag.mark.name
+
   # Every function config key; a key whose value is empty is left out, so the function's own default applies.
   function_config_values = {
     OCI_CORE_ENDPOINT          = var.oci_core_endpoint
@@ -37,6 +40,8 @@ locals {
     DEADLINE_MARGIN_SECONDS    = var.deadline_margin_seconds
     VOLUME_CACHE_SECONDS       = var.volume_cache_seconds
     LOG_LEVEL                  = var.log_level
+    MARK_TAG_NAMESPACE         = local.mark_tag_namespace
+    MARK_TAG_KEY               = local.mark_tag_key
   }
   function_config = { for key, value in local.function_config_values : key => value if value != "" }
 

@@ -1,0 +1,14 @@
+# The function's mark: a defined-tag namespace only the function's dynamic group may use (see
+# locals.tf), whose key's value on a backup is that backup's own OCID. Anyone who may use a backup
+# can set freeform tags on it; nobody but the function can apply this one.
+resource "oci_identity_tag_namespace" "mark" {
+  compartment_id = var.tenancy_ocid
+  name           = "${var.name_prefix}-mark"
+  description    = "Marks what the ${var.name_prefix} function made; only its dynamic group may use it"
+}
+
+resource "oci_identity_tag" "mark" {
+  tag_namespace_id = oci_identity_tag_namespace.mark.id
+  name             = "resource"
+  description      = "The OCID of the resource this tag is on, set by the ${var.name_prefix} function right after it made it"
+}
