@@ -94,6 +94,7 @@ class BlockStorage:
                     lambda r, b, id, k=kind: Response(200, self.copy_backup(k, id, b, r.retry_token)),
                 ),
                 route("DELETE", f"{backups}/{OCID}", f"Delete{name}Backup", lambda r, b, id, k=kind: self._deleted(k, id, r)),
+                route("PUT", f"{backups}/{OCID}", f"Update{name}Backup", lambda r, b, id, k=kind: self._updated(k, id, b)),
             ]
         return routes
 
@@ -273,6 +274,23 @@ class BlockStorage:
             self.copies_running.append(copy_id)
             self.retry_tokens.remember(operation, retry_token, {**body, "_source": backup_id}, copy_id)
             return self.view(copy_id)
+
+    def update_backup(self, kind: VolumeKind, backup_id: str, body: Any) -> Json:
+        """UpdateVolumeBackup: the tags given replace that kind of tags whole, as OCI does."""
+        if not isinstance(body, dict) or set(body) - {"displayName", "freeformTags", "definedTags"}:
+            raise ApiError(400, "InvalidParameter", "The body may carry displayName, freeformTags and definedTags only.")
+        for tags in ("freeformTags", "definedTags"):
+            if tags in body and not isinstance(body[tags], dict):
+                raise ApiError(400, "InvalidParameter", f"{tags} must be an object.")
+        with self.lock:
+            backup = self._here(backup_id, kind)
+            if self.state_of(backup_id) == "TERMINATED":
+                raise not_found(backup_id)
+            backup.update(body)
+            return self.view(backup_id)
+
+    def _updated(self, kind: VolumeKind, backup_id: str, body: Any) -> Response:
+        return Response(200, self.update_backup(kind, backup_id, body))
 
     def delete_backup(self, kind: VolumeKind, backup_id: str, if_match: str | None) -> None:
         with self.lock:

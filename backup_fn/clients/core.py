@@ -27,6 +27,7 @@ class KindOperations(NamedTuple):
     list_backups: Operation
     copy_backup: Operation
     delete_backup: Operation
+    update_backup: Operation
 
 
 KIND_OPERATIONS: dict[ResourceKind, KindOperations] = {
@@ -37,6 +38,7 @@ KIND_OPERATIONS: dict[ResourceKind, KindOperations] = {
         Operation("ListVolumeBackups", "GET", "/volumeBackups"),
         Operation("CopyVolumeBackup", "POST", "/volumeBackups/{id}/actions/copy"),
         Operation("DeleteVolumeBackup", "DELETE", "/volumeBackups/{id}"),
+        Operation("UpdateVolumeBackup", "PUT", "/volumeBackups/{id}"),
     ),
     "bootVolume": KindOperations(
         Operation("GetBootVolume", "GET", "/bootVolumes/{id}"),
@@ -45,6 +47,7 @@ KIND_OPERATIONS: dict[ResourceKind, KindOperations] = {
         Operation("ListBootVolumeBackups", "GET", "/bootVolumeBackups"),
         Operation("CopyBootVolumeBackup", "POST", "/bootVolumeBackups/{id}/actions/copy"),
         Operation("DeleteBootVolumeBackup", "DELETE", "/bootVolumeBackups/{id}"),
+        Operation("UpdateBootVolumeBackup", "PUT", "/bootVolumeBackups/{id}"),
     ),
 }
 LIST_BOOT_VOLUME_ATTACHMENTS = Operation("ListBootVolumeAttachments", "GET", "/bootVolumeAttachments")
@@ -128,6 +131,26 @@ class CoreClient:
     def delete_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> str | None:
         """The opc-request-id; a backup already gone raises NotFound, which callers take as done."""
         return self._oci.call(deadline, KIND_OPERATIONS[kind.name].delete_backup, path_params={"id": backup_id}).request_id
+
+    def update_backup_tags(
+        self,
+        kind: Kind,
+        backup_id: str,
+        *,
+        freeform_tags: dict[str, str] | None = None,
+        defined_tags: dict[str, dict[str, object]] | None = None,
+        deadline: Deadline,
+    ) -> BackupReply:
+        """UpdateVolumeBackup: each kind of tags given replaces that kind whole, so pass the backup's
+        own tags with the change merged in."""
+        body: dict[str, Any] = {"freeformTags": freeform_tags, "definedTags": defined_tags}
+        reply = self._oci.call(
+            deadline,
+            KIND_OPERATIONS[kind.name].update_backup,
+            path_params={"id": backup_id},
+            body={key: value for key, value in body.items() if value is not None},
+        )
+        return BackupReply(parse(OciBackup, reply), reply.request_id)
 
     def boot_volume_of(self, instance_id: str, compartment_id: str, availability_domain: str, deadline: Deadline) -> str:
         query = {"availabilityDomain": availability_domain, "compartmentId": compartment_id, "instanceId": instance_id}

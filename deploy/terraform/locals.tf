@@ -69,6 +69,9 @@ locals {
       "Allow ${local.function_subject} to inspect boot-volume-backups in compartment id ${local.volumes_compartment_id}",
       "Allow ${local.function_subject} to manage volume-backups in compartment id ${local.volumes_compartment_id} where request.permission = 'VOLUME_BACKUP_CREATE'",
       "Allow ${local.function_subject} to manage boot-volume-backups in compartment id ${local.volumes_compartment_id} where request.permission = 'BOOT_VOLUME_BACKUP_CREATE'",
+      "Allow ${local.function_subject} to use volume-backups in compartment id ${local.volumes_compartment_id} where request.permission = 'VOLUME_BACKUP_UPDATE'",
+      "Allow ${local.function_subject} to use boot-volume-backups in compartment id ${local.volumes_compartment_id} where request.permission = 'BOOT_VOLUME_BACKUP_UPDATE'",
+      "Allow ${local.function_subject} to use tag-namespaces in tenancy where target.tag-namespace.name = '${local.mark_tag_namespace}'",
     ]
     launch_instance = [
       "Allow ${local.function_subject} to read instance-family in compartment id ${local.volumes_compartment_id}",
