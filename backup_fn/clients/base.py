@@ -30,7 +30,7 @@ from .transport import DeadlineAdapter
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 60.0
 
-Method = Literal["GET", "POST", "DELETE"]
+Method = Literal["GET", "POST", "PUT", "DELETE"]
 Model = TypeVar("Model", bound=BaseModel)
 
 
