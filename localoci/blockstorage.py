@@ -22,6 +22,7 @@ from .faults import Recorded
 from .operations import CORE_SERVICES, OCID, ApiError, Json, Response, Route, etag, not_found, now_text, required, route
 from .paging import MAX_PAGE_LIMIT, page, sorted_as_asked
 from .retry_tokens import RetryTokens
+from .volumes import Volumes
 
 MAX_COPIES_IN_PROGRESS = 10
 IN_PROGRESS = ("REQUEST_RECEIVED", "CREATING")
@@ -68,6 +69,7 @@ class BlockStorage:
     copies_running: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.volumes = Volumes(self.seed)
         self.region = str(self.seed.get("region", "us-ashburn-1"))
         self.region_key = _short_code(self.region)
         for kind in KINDS:
@@ -103,10 +105,7 @@ class BlockStorage:
         self.backups_by_source.setdefault(source_id, []).append(backup["id"])
 
     def resource(self, collection: str, resource_id: str) -> Json:
-        for item in self.seed.get(collection, []):
-            if item["id"] == resource_id:
-                return dict(item)
-        raise not_found(resource_id)
+        return self.volumes.view(collection, resource_id)
 
     def state_of(self, backup_id: str) -> str:
         backup = self.backups[backup_id]
@@ -326,10 +325,4 @@ class BlockStorage:
         return page(sorted_as_asked(found, query), query, self.max_page_size)
 
     def list_volumes(self, kind: VolumeKind, query: dict[str, str]) -> tuple[list[Json], dict[str, str]]:
-        compartment = required(query, "compartmentId")
-        found = [dict(v) for v in self.seed.get(kind.collection, []) if v["compartmentId"] == compartment]
-        for name in ("availabilityDomain", "displayName", "lifecycleState"):
-            if name in query:
-                found = [v for v in found if v.get(name) == query[name]]
-        dated = [{**v, "timeCreated": v.get("timeCreated", "2026-01-01T00:00:00.000Z")} for v in found]
-        return page(sorted_as_asked(dated, query), query, self.max_page_size)
+        return self.volumes.list(kind.collection, query)

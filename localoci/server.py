@@ -85,6 +85,16 @@ class CoreEmulator:
         """Inserts a backup of `source_id` (fields: timeCreated, lifecycleState, sourceType, freeformTags, …); its id."""
         return self.state.add_backup(VOLUME if kind == "volume" else BOOT_VOLUME, source_id, **fields)
 
+    def add_volume(self, kind: str = "volume", **fields: Any) -> str:
+        """Stores a volume or boot volume (fields: id, compartmentId, availabilityDomain, freeformTags, …); its id."""
+        return self.state.volumes.add("volumes" if kind == "volume" else "bootVolumes", fields)
+
+    def volume(self, volume_id: str) -> Json | None:
+        """A volume or boot volume as OCI shows it, or None."""
+        collection = "bootVolumes" if volume_id.startswith("ocid1.bootvolume.") else "volumes"
+        stored = self.state.volumes.raw(collection, volume_id)
+        return None if stored is None else self.state.volumes.view(collection, volume_id)
+
     @property
     def messages(self) -> list[Json]:
         """Every message published, in order: topicId, title, body, messageId."""

@@ -262,6 +262,14 @@ def test_a_topic_takes_sixty_messages_a_minute(emulator, identity):
 
 
 def test_a_known_path_with_another_method_names_the_allowed_ones(emulator, identity):
-    answer = send(emulator, identity, "PUT", f"/volumeBackups/{FINISHED}")
+    answer = send(emulator, identity, "POST", f"/volumeBackups/{FINISHED}")
     assert answer.status_code == 405
-    assert answer.headers["allow"] == "DELETE, GET"
+    assert answer.headers["allow"] == "DELETE, GET, PUT"
+
+
+def test_updating_a_backup_replaces_that_kind_of_tags_whole(emulator, identity):
+    answer = send(emulator, identity, "PUT", f"/volumeBackups/{FINISHED}", {"freeformTags": {"only": "this"}})
+    assert answer.status_code == 200
+    assert emulator.backups[FINISHED]["freeformTags"] == {"only": "this"}
+    refused = send(emulator, identity, "PUT", f"/volumeBackups/{FINISHED}", {"lifecycleState": "AVAILABLE"})
+    assert refused.status_code == 400
