@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -69,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         if identity:
             threading.Thread(target=_renew_tokens, args=(identity, args.token_lifetime, stop), name="token-renewal", daemon=True).start()
         with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            # signal.pause() returns to Python the moment a signal comes; a lock wait may not, on a loaded machine.
+            while True:
+                signal.pause()
         stop.set()
     return 0
 
