@@ -43,7 +43,8 @@ def mark(resource_id: str) -> dict[str, dict[str, str]]:
 @pytest.fixture
 def own_backup(emulator) -> str:
     emulator.restores.delay = 0.3
-    return emulator.add_backup(source_id=LEDGER, id=OWN, sizeInGBs=500, definedTags=mark(OWN), freeformTags={"backup-trigger": "sweep"})
+    made = emulator.add_backup(source_id=LEDGER, id=OWN, sizeInGBs=500, definedTags=mark(OWN), freeformTags={"backup-trigger": "sweep"})
+    return str(made)
 
 
 def restore_test(backup_id: str, **call: Any) -> Call:
@@ -69,7 +70,7 @@ def started(function, emulator, backup_id: str = OWN) -> str:
 
 
 def metric_total(emulator, name: str) -> float:
-    return sum(p["value"] for item in emulator.metrics if item["name"] == name for p in item["datapoints"])
+    return float(sum(p["value"] for item in emulator.metrics if item["name"] == name for p in item["datapoints"]))
 
 
 def test_a_restore_test_passes_is_recorded_on_the_backup_and_its_volume_is_deleted(start_function, emulator, own_backup):
