@@ -37,7 +37,7 @@ def volume(name: str, compartment: str = PROD, **fields: object) -> OciVolume:
     )
 
 
-def backup(name: str, of: OciVolume, days_ago: float, *, own: bool = True, state: str = "AVAILABLE", **tags: str) -> OciBackup:
+def backup(name: str, of: OciVolume, days: float, *, own: bool = True, state: str = "AVAILABLE", tested: str | None = None) -> OciBackup:
     backup_id = f"ocid1.volumebackup.oc1.iad.{name}"
     return OciBackup.model_validate(
         {
@@ -45,10 +45,10 @@ def backup(name: str, of: OciVolume, days_ago: float, *, own: bool = True, state
             "lifecycleState": state,
             "volumeId": of.id,
             "compartmentId": of.compartment_id,
-            "timeCreated": stamp(timedelta(days=days_ago)),
+            "timeCreated": stamp(timedelta(days=days)),
             "sizeInGBs": 50,
             "definedTags": MARK.tags_for(backup_id) if own else MARK.tags_for(of.id),
-            "freeformTags": tags,
+            "freeformTags": {LAST_TEST_TAG: tested} if tested else {},
         }
     )
 
@@ -94,10 +94,10 @@ def test_over_several_sweeps_every_volume_is_tested_least_recently_tested_first(
         volumes=(A, B, C),
         backups=(
             backup("anew", A, 1),
-            backup("aold", A, 8, **{LAST_TEST_TAG: last_test("passed", timedelta(days=3))}),
+            backup("aold", A, 8, tested=last_test("passed", timedelta(days=3))),
             backup("bnew", B, 2),
             backup("cnew", C, 1),
-            backup("cold", C, 8, **{LAST_TEST_TAG: last_test("passed", timedelta(days=5))}),
+            backup("cold", C, 8, tested=last_test("passed", timedelta(days=5))),
         ),
     )
     tested: list[str] = []
@@ -138,9 +138,9 @@ def test_a_sweep_tests_as_many_volumes_as_configured_each_on_its_newest_own_avai
 
 
 def test_a_test_in_flight_is_not_started_again_until_it_is_an_hour_old():
-    core = FakeCore(volumes=(A,), backups=(backup("a", A, 1, **{LAST_TEST_TAG: last_test("started", timedelta(minutes=20))}),))
+    core = FakeCore(volumes=(A,), backups=(backup("a", A, 1, tested=last_test("started", timedelta(minutes=20))),))
     assert sweep(core, (A,), 1)[0] == []
-    core.backups["ocid1.volumebackup.oc1.iad.a"] = backup("a", A, 1, **{LAST_TEST_TAG: last_test("started", timedelta(minutes=61))})
+    core.backups["ocid1.volumebackup.oc1.iad.a"] = backup("a", A, 1, tested=last_test("started", timedelta(minutes=61)))
     (answer,), _ = sweep(core, (A,), 2)
     assert answer.verdict == "started"
 
@@ -175,8 +175,8 @@ def test_restore_tests_off_give_the_sweep_nothing_to_do():
 
 
 def test_stale_test_volumes_are_reported_failed_and_deleted_fresh_and_foreign_ones_are_left():
-    own = backup("a", A, 1, **{LAST_TEST_TAG: last_test("started", timedelta(hours=2), "ocid1.volume.oc1.iad.stale")})
-    judged = backup("b", B, 1, **{LAST_TEST_TAG: last_test("passed", timedelta(hours=2), "ocid1.volume.oc1.iad.leftover")})
+    own = backup("a", A, 1, tested=last_test("started", timedelta(hours=2), "ocid1.volume.oc1.iad.stale"))
+    judged = backup("b", B, 1, tested=last_test("passed", timedelta(hours=2), "ocid1.volume.oc1.iad.leftover"))
 
     def test_volume(name: str, of: OciBackup, age: timedelta, *, marked: bool = True) -> OciVolume:
         volume_id = f"ocid1.volume.oc1.iad.{name}"
