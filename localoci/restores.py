@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .operations import CORE_SERVICES, OCID, ApiError, Json, Response, Route, not_found, now_text, route
@@ -124,7 +125,7 @@ class Restores:
             "cloudEventsVersion": "0.1",
             "eventTypeVersion": "2.0",
             "source": "BlockVolumes",
-            "eventTime": now_text(),
+            "eventTime": _iso(datetime.now(UTC) + timedelta(seconds=self.delay)),  # when the volume finishes
             "contentType": "application/json",
             "eventID": str(uuid.uuid4()),
             "extensions": {"compartmentId": volume["compartmentId"]},
@@ -165,3 +166,7 @@ class Restores:
     def _deleted(self, kind: VolumeKind, volume_id: str) -> Response:
         self.delete(kind, volume_id)
         return Response(204)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -60,6 +60,8 @@ class RestoreTests:
 
     def run(self, job: RestoreTestJob, trigger: Trigger, deadline: Deadline) -> JobResult:
         """The on-demand request: test this one backup, if it is the function's own and AVAILABLE."""
+        if not self.settings.restore_tests_enabled:
+            return JobResult(job.backup_id, skip_reason="Restore tests are off: RESTORE_TEST_COMPARTMENT_ID is unset.")
         mark, _ = self._config()
         read = self.core.get_backup(job.kind, job.backup_id, deadline)
         backup = read.backup

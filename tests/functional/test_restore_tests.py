@@ -261,11 +261,12 @@ def test_foreign_gone_and_unfinished_backups_are_refused_and_nothing_is_created(
     assert requests_of(emulator, "CreateVolume", "CreateBootVolume", "UpdateVolumeBackup") == []
 
 
-def test_restore_tests_off_or_without_the_mark_is_a_configuration_error(start_function, emulator, own_backup):
+def test_restore_tests_off_are_acknowledged_and_without_the_mark_a_configuration_error(start_function, emulator, own_backup):
     off = start_function("off", MARK_TAG_NAMESPACE=NAMESPACE)
     result = off.call(restore_test(OWN))
-    assert result.json["code"] == "InvalidConfiguration"
-    assert "RESTORE_TEST_COMPARTMENT_ID" in result.json["message"]
+    assert result.status == 200
+    assert result.json["ignored"] is True
+    assert "RESTORE_TEST_COMPARTMENT_ID is unset" in result.json["reason"]
     unmarked = start_function("unmarked", RESTORE_TEST_COMPARTMENT_ID=RESTORE)
     result = unmarked.call(restore_test(OWN))
     assert result.json["code"] == "InvalidConfiguration"
