@@ -4,6 +4,8 @@ test, and the settings that turn restore tests on."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -12,11 +14,12 @@ import pytest
 
 from backup_fn.answers import RestoreTestAnswer
 from backup_fn.deadline import Deadline
-from backup_fn.domain import Mark, Trigger
-from backup_fn.errors import InvalidConfiguration, RestoreNotFinished, RestoreTestFailed, Throttled
+from backup_fn.domain import Arrival, Mark, RestoreTestJob, Trigger
+from backup_fn.errors import InvalidConfiguration, InvalidRequest, RestoreNotFinished, RestoreTestFailed, Throttled
 from backup_fn.models import KINDS, OciBackup, OciVolume
 from backup_fn.restore_choice import LAST_TEST_TAG, LastTest
 from backup_fn.settings import load_settings
+from backup_fn.sources import parse_trigger
 from backup_fn.usecases.restore_test import RestoreTests
 from tests.unit.fakes import FakeCore
 
@@ -254,3 +257,33 @@ def test_restore_test_settings_default_to_off_and_one_per_sweep():
     assert not load_settings({}).restore_tests_enabled
     settings = load_settings(CONFIG)
     assert settings.restore_tests_enabled and settings.restore_tests_per_sweep == 1
+
+
+def restore_request(backup_id: object, arrival: Arrival) -> Trigger:
+    return parse_trigger(json.dumps({"restoreTest": {"backupId": backup_id}}).encode(), arrival)
+
+
+def test_the_on_demand_request_names_a_volume_or_boot_volume_backup_and_one_token_per_delivery():
+    boot = "ocid1.bootvolumebackup.oc1.iad.bootone"
+    (job,) = restore_request(boot, Arrival("notifications", "msg-1", "call-1")).jobs
+    assert isinstance(job, RestoreTestJob)
+    assert (job.kind, job.backup_id) == (KINDS["bootVolume"], boot)
+    (again,) = restore_request(boot, Arrival("notifications", "msg-1", "call-2")).jobs
+    (other,) = restore_request(boot, Arrival("notifications", "msg-2", "call-3")).jobs
+    assert isinstance(again, RestoreTestJob) and isinstance(other, RestoreTestJob)
+    assert again.retry_token == job.retry_token != other.retry_token
+    trigger = restore_request("ocid1.volumebackup.oc1.iad.one", Arrival("direct", None, "call-9"))
+    assert (trigger.source, trigger.trigger_id) == ("restore-test", "call-9")
+
+
+@pytest.mark.parametrize(
+    ("backup_id", "expected"),
+    [
+        ("ocid1.volume.oc1.iad.one", "restoreTest.backupId: must be an ocid1.volumebackup. or ocid1.bootvolumebackup. OCID"),
+        (42, "restoreTest.backupId: Input should be a valid string"),
+        (" ocid1.volumebackup.oc1.iad.one", "without whitespace around it"),
+    ],
+)
+def test_a_bad_backup_id_is_a_client_error_naming_the_field(backup_id, expected):
+    with pytest.raises(InvalidRequest, match=re.escape(expected)):
+        restore_request(backup_id, Arrival("direct", None, "c"))
