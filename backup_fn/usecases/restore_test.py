@@ -143,9 +143,9 @@ class RestoreTests:
 
     def judge(self, kind: Kind, volume_id: str, trigger: Trigger, deadline: Deadline) -> JobResult:
         """A `createvolume.end` / `createbootvolume.end` of a volume in the restore-test compartment."""
-        mark, _ = self._config()
+        mark, compartment_id = self._config()
         volume = self.core.get_volume(kind, volume_id, deadline)  # fresh: its state decides
-        backup_id = test_volume_backup(volume, mark, kind)
+        backup_id = test_volume_backup(volume, mark, kind) if volume.compartment_id == compartment_id else None
         if backup_id is None:
             return JobResult(
                 volume.id,
