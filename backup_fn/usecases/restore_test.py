@@ -135,7 +135,12 @@ class RestoreTests:
         # The mark's value is the new volume's own OCID, unknown before the create. A redelivery with
         # the same token gets the same volume back and marks it again.
         defined = {**created.defined_tags, mark.namespace: {**created.defined_tags.get(mark.namespace, {}), mark.key: created.id}}
-        self.core.update_volume_tags(kind, created.id, defined_tags=defined, deadline=deadline)
+        try:
+            self.core.update_volume_tags(kind, created.id, defined_tags=defined, deadline=deadline)
+        except BackupError as error:
+            # Unmarked, it is never deleted by the function: a redelivery (same token) marks it, else a person must.
+            log.warning("restore-test volume created but not marked", extra={"testVolumeId": created.id, "errorCode": error.code})
+            raise
         self._record(kind, backup, LastTest("started", datetime.now(UTC), created.id), deadline)
         return RestoreTestAnswer(backup_id=backup.id, volume_id=volume.id, test_volume_id=created.id, verdict="started")
 
