@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .deadline import Deadline
-from .errors import BackupError
+from .errors import BackupError, RestoreTestFailed
 from .results import CallResults
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .answers import RestoreTestAnswer
     from .clients.monitoring import MonitoringClient
     from .clients.notifications import NotificationsClient
     from .clients.signer import Credentials
@@ -101,7 +102,8 @@ def failure_message(call: CallResults, facts: CallFacts) -> tuple[str, str]:
     resource = next((resource for resource, error in failures if error is deciding), "")
     more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
     subject = resource or (f"{trigger.source} {trigger.trigger_id}" if trigger else "trigger unreadable")
-    title = f"Backup failed: {deciding.code}, {subject}{more}"[:MAX_TITLE_LENGTH]
+    what = "Restore test failed" if isinstance(deciding, RestoreTestFailed) else "Backup failed"
+    title = f"{what}: {deciding.code}, {subject}{more}"[:MAX_TITLE_LENGTH]
     body: dict[str, Any] = {
         "callId": facts.call_id,
         "trigger": trigger.source if trigger else None,
@@ -129,19 +131,41 @@ def _failures(call: CallResults) -> list[tuple[str, BackupError]]:
 def metric_counts(call: CallResults) -> dict[str, int]:
     lifecycles = [r.lifecycle for r in call.results if r.lifecycle]
     rejected = call.rejected
+    # A failed restore test is counted as RestoreTestsFailed, not as a failed backup.
+    failed_tests = sum(1 for r in call.results if isinstance(r.error, RestoreTestFailed))
     return {
+        **restore_test_counts([r.restore_test for r in call.results if r.restore_test]),
         "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created"),
-        "BackupsFailed": 0 if rejected else len(call.errors),
+        "BackupsFailed": 0 if rejected else len(call.errors) - failed_tests,
         "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome != "failed"),
         "BackupsDeleted": sum(len(life.pruned or ()) for life in lifecycles if not life.dry_run),
         "RequestsRejected": int(rejected),
     }
 
 
+def restore_test_counts(tests: list[RestoreTestAnswer]) -> dict[str, int]:
+    """Restore tests judged in a call (a verdict event, or a sweep's clean-up of a test whose event never came)."""
+    if not tests:
+        return {}
+    return {
+        "RestoreTestsPassed": sum(1 for test in tests if test.verdict == "passed"),
+        "RestoreTestsFailed": sum(1 for test in tests if test.verdict == "failed"),
+    }
+
+
+def restore_test_seconds(tests: list[RestoreTestAnswer]) -> float | None:
+    """The longest create-to-AVAILABLE time of the call's judged restore tests."""
+    seconds = [test.seconds for test in tests if test.seconds is not None and test.verdict in ("passed", "failed")]
+    return max(seconds) if seconds else None
+
+
 def metric_data(namespace: str, compartment_id: str, call: CallResults, facts: CallFacts) -> list[dict[str, Any]]:
     dimensions = {"trigger": call.trigger.source if call.trigger else "unreadable", "outcome": call.summary[:256]}
     timestamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     values: dict[str, float] = {**metric_counts(call), "CallDurationMs": round(facts.duration_ms, 1)}
+    restore_seconds = restore_test_seconds([r.restore_test for r in call.results if r.restore_test])
+    if restore_seconds is not None:
+        values["RestoreTestSeconds"] = restore_seconds
     return [
         {
             "namespace": namespace,

@@ -139,4 +139,10 @@ class RestoreTestAnswer(_Answer):
     reason: str | None = None
 
 
-Answer = ErrorAnswer | BackupAnswer | BackupsAnswer | IgnoredAnswer | LifecycleAnswer
+class RestoreTestEnvelope(_Answer):
+    """A call that started or judged one restore test: `{"restoreTest": {...}}`."""
+
+    restore_test: RestoreTestAnswer
+
+
+Answer = ErrorAnswer | BackupAnswer | BackupsAnswer | IgnoredAnswer | LifecycleAnswer | RestoreTestEnvelope

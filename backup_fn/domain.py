@@ -81,7 +81,19 @@ class LifecycleJob(NamedTuple):
         return self.backup_id
 
 
-Job = BackupJob | LifecycleJob
+class RestoreTestJob(NamedTuple):
+    """A restore test of one backup, asked for by a caller; the backup itself is read from OCI."""
+
+    kind: Kind
+    backup_id: str
+    retry_token: str
+
+    @property
+    def resource_id(self) -> str:
+        return self.backup_id
+
+
+Job = BackupJob | LifecycleJob | RestoreTestJob
 
 
 class Skipped(NamedTuple):

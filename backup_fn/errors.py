@@ -101,3 +101,33 @@ class BackupNotReady(ServiceUnavailable):
     """The backup-completed event came before OCI shows the backup AVAILABLE: a redelivery will find it so."""
 
     code = "BackupNotAvailable"
+
+
+class NotOwnBackup(ClientError):
+    """The backup does not carry the function's valid mark: the function acts only on backups it made."""
+
+    code = "NotOwnBackup"
+    gateway_status = 403
+
+
+class IncorrectState(ClientError):
+    """The resource is not in a state the request can act on (a backup not yet AVAILABLE)."""
+
+    code = "IncorrectState"
+    gateway_status = 409
+
+
+class RestoreTestFailed(BackupError):
+    """A restore test's verdict: the backup did not restore into an AVAILABLE volume of its size.
+    Permanent for this test (a redelivery would judge the same volume again)."""
+
+    code = "RestoreTestFailed"
+    gateway_status = 500
+    transient = False
+
+
+class RestoreNotFinished(ServiceUnavailable):
+    """The test volume is still PROVISIONING (an event that came early, or a delete OCI refused while
+    it provisions): a redelivery will find it finished."""
+
+    code = "RestoreNotFinished"

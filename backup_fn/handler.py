@@ -59,14 +59,21 @@ def _container(settings: Settings) -> _Container:
         from .alerts import Alerts
         from .clients.core import CoreClient
         from .clients.signer import Credentials
-        from .domain import BackupJob, LifecycleJob
-        from .runner import JobRunner
+        from .domain import BackupJob, LifecycleJob, RestoreTestJob
+        from .runner import JobRunner, UseCase
         from .usecases.backup import Backup
         from .usecases.lifecycle import Lifecycle
+        from .usecases.restore_test import RestoreTests
 
         credentials = Credentials(settings)
         core = CoreClient(credentials, settings.core_endpoint)
-        runner = JobRunner({BackupJob: Backup(core, settings), LifecycleJob: Lifecycle(core, settings)}, settings.max_parallel_calls)
+        restore_tests = RestoreTests(core, settings)
+        use_cases: dict[type, UseCase] = {
+            BackupJob: Backup(core, settings, restore_tests if settings.restore_tests_enabled else None),
+            LifecycleJob: Lifecycle(core, settings),
+            RestoreTestJob: restore_tests,
+        }
+        runner = JobRunner(use_cases, settings.max_parallel_calls)
         made = _containers[settings] = _Container(runner, Alerts(settings, credentials))
     return made
 
@@ -151,6 +158,9 @@ def log_fields(call: CallResults) -> dict[str, Any]:
             copies=[c.model_dump(by_alias=True, exclude_none=True) for c in life.copies or ()], pruned=(life.pruned or [])[:MAX_LISTED]
         )
         fields.update(kept=life.kept, dryRun=life.dry_run)
+    tests = [r.restore_test for r in call.results if r.restore_test]
+    if tests:
+        fields["restoreTests"] = [test.model_dump(by_alias=True, exclude_none=True) for test in tests[:MAX_LISTED]]
     return fields
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .answers import Answer, BackupsAnswer, Counts, ErrorAnswer, Failure, IgnoredAnswer, SkippedResource
+from .answers import Answer, BackupsAnswer, Counts, ErrorAnswer, Failure, IgnoredAnswer, RestoreTestEnvelope, SkippedResource
 from .domain import Trigger
 from .errors import BackupError
 from .results import CallResults, JobResult
@@ -63,6 +63,11 @@ def _answer(call: CallResults, gateway: bool) -> tuple[int, Answer]:
 def _single(result: JobResult, trigger: Trigger, gateway: bool) -> tuple[int, Answer]:
     if result.lifecycle is not None:
         return (status_for(result.error, gateway) if result.error else 200), result.lifecycle
+    if result.restore_test is not None:
+        # A failed test is the test's answer (and its failure message), not a failed call: 200 unless a redelivery can help.
+        error = result.error
+        status = status_for(error, gateway) if error is not None and error.transient else 200
+        return status, RestoreTestEnvelope(restore_test=result.restore_test)
     if result.error:
         return status_for(result.error, gateway), ErrorAnswer.of(result.error)
     if result.skip_reason:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .answers import BackupAnswer, LifecycleAnswer
+from .answers import BackupAnswer, LifecycleAnswer, RestoreTestAnswer
 from .domain import Trigger
 from .errors import BackupError, ClientError
 
@@ -16,6 +16,7 @@ class JobResult(NamedTuple):
     lifecycle: LifecycleAnswer | None = None
     skip_reason: str | None = None
     error: BackupError | None = None
+    restore_test: RestoreTestAnswer | None = None
 
 
 def first_deciding(errors: list[BackupError]) -> BackupError | None:
@@ -64,4 +65,5 @@ class CallResults(NamedTuple):
         kinds: set[str] = {r.backup.outcome or "created" for r in self.results if r.backup}
         kinds |= {"lifecycle" for r in self.results if r.lifecycle}
         kinds |= {"skipped" for r in self.results if r.skip_reason}
+        kinds |= {f"restore-test-{r.restore_test.verdict}" for r in self.results if r.restore_test}
         return ",".join(sorted(kinds)) or "ignored"

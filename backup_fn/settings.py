@@ -52,6 +52,8 @@ class Settings(BaseModel):
     mark_tag_namespace: Annotated[str | None, Field(alias="MARK_TAG_NAMESPACE", pattern=TAG_NAME)] = None
     mark_tag_key: Annotated[str, Field(alias="MARK_TAG_KEY", pattern=TAG_NAME)] = DEFAULT_MARK_TAG_KEY
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], Field(alias="LOG_LEVEL")] = "INFO"
+    restore_test_compartment_id: Annotated[str | None, Field(alias="RESTORE_TEST_COMPARTMENT_ID")] = None
+    restore_tests_per_sweep: Annotated[int, Field(alias="RESTORE_TESTS_PER_SWEEP", ge=1, le=100)] = 1
     # Set by the Functions platform with the resource principal, not by the operator.
     region: Annotated[str | None, Field(alias="OCI_RESOURCE_PRINCIPAL_REGION", pattern=f"^{REGION.pattern}$")] = None
 
@@ -66,6 +68,10 @@ class Settings(BaseModel):
     @property
     def lifecycle_enabled(self) -> bool:
         return bool(self.copy_to_regions) or self.retention_enabled
+
+    @property
+    def restore_tests_enabled(self) -> bool:
+        return self.restore_test_compartment_id is not None
 
     def kms_key_for(self, region: str) -> str | None:
         return dict(self.copy_kms_key_ids).get(region)
@@ -143,6 +149,11 @@ class Settings(BaseModel):
     def _metrics_compartment(cls, value: str | None) -> str | None:
         return COMPARTMENT.check(value) if value is not None else None
 
+    @field_validator("restore_test_compartment_id")
+    @classmethod
+    def _restore_compartment(cls, value: str | None) -> str | None:
+        return COMPARTMENT.check(value) if value is not None else None
+
     @field_validator("metrics_namespace")
     @classmethod
     def _namespace(cls, value: str | None) -> str | None:
@@ -164,6 +175,13 @@ class Settings(BaseModel):
             raise ValueError(f"COPY_KMS_KEY_IDS names {', '.join(strays)}, which COPY_TO_REGIONS does not list")
         if self.region is not None and self.region in self.copy_to_regions:
             raise ValueError(f"COPY_TO_REGIONS names {self.region}, the function's own region: a backup is already there")
+        return self
+
+    @model_validator(mode="after")
+    def _restore_tests_need_the_mark(self) -> Self:
+        # Test volumes are deleted only when they carry the mark: without one, none could ever be cleaned up.
+        if self.restore_test_compartment_id is not None and self.mark_tag_namespace is None:
+            raise ValueError("RESTORE_TEST_COMPARTMENT_ID needs MARK_TAG_NAMESPACE: a test volume is deleted only when it carries the mark")
         return self
 
 

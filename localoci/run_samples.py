@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from .emulator import CoreEmulator
 from .harness import REPO, Call, CallResult, FdkServer
 from .identity import create_identity
+from .restore_demo import run_restore_test
 from .samples import EVENTS_DIR, Sample, caller_status, describe, load_samples, problems, short_ocid, shorten_ocids
 
 SEED = Path(__file__).with_name("seed.json")
@@ -31,6 +32,8 @@ DEMO_CONFIG = {
     "KEEP_LAST": "2",
     "FAILURE_TOPIC_ID": FAILURE_TOPIC,
     "METRICS_NAMESPACE": "volume_backup",
+    "MARK_TAG_NAMESPACE": "volume-backup-mark",
+    "RESTORE_TEST_COMPARTMENT_ID": "ocid1.compartment.oc1..aaaaaaaarestoretests00000000000000000000000000000000003",
 }
 WIDTH = 100
 DETAIL = " " * 6
@@ -101,7 +104,7 @@ def print_alerts(emulator: CoreEmulator, run: Run) -> None:
         totals[item["name"]] = totals.get(item["name"], 0) + sum(point["value"] for point in item["datapoints"])
     calls = sum(1 for item in emulator.metrics if item["name"] == "CallDurationMs")
     emit(f"Monitoring: {calls} PostMetricData call(s) in namespace {DEMO_CONFIG['METRICS_NAMESPACE']}")
-    emit("  " + " ".join(f"{name}={value:g}" for name, value in sorted(totals.items()) if name != "CallDurationMs"))
+    emit_wrapped(" ".join(f"{name}={value:g}" for name, value in sorted(totals.items()) if name != "CallDurationMs"), "  ")
 
 
 def fate(backup: dict[str, Any], pruned_now: list[str], made_now: str, run: Run) -> str:
@@ -283,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
                 samples = load_samples()
                 run = Run()
                 failures = run_all(server, samples, run) + run_chain(server, emulator, run)
+                failures += run_restore_test(lambda name, call: run.send(server, name, call), emulator, emit)
                 print_alerts(emulator, run)
-                checks = len(samples) + 1
+                checks = len(samples) + 2
                 emit(f"\n{checks - failures} passed, {failures} failed")
                 if failures:
                     print("\nfunction log:\n" + server.log_text())

@@ -13,7 +13,7 @@ from .harness import REPO, Call, CallResult, Delivery
 
 EVENTS_DIR = REPO / "events"
 MANIFEST = EVENTS_DIR / "manifest.json"
-Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed"]
+Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed", "restore-test"]
 SOURCES: tuple[str, ...] = get_args(Source)
 OCID = re.compile(r"\bocid1\.[a-z0-9]+\.[A-Za-z0-9._-]*[A-Za-z0-9]")
 
@@ -78,6 +78,8 @@ def outcome_of(body: Any) -> str:
         return "backups"
     if "backup" in body:
         return "lifecycle"
+    if "restoreTest" in body:
+        return "restore-test"
     if body.get("ignored") is True:
         return "ignored"
     if "code" in body and "message" in body:
@@ -103,6 +105,8 @@ def problems(sample: Sample, result: CallResult) -> list[str]:
         found.append(f"code {body.get('code')}, expected {expect['code']}")
     if "backups" in expect and len(body.get("backups", [])) != expect["backups"]:
         found.append(f"{len(body.get('backups', []))} backups, expected {expect['backups']}")
+    if "verdict" in expect and body.get("restoreTest", {}).get("verdict") != expect["verdict"]:
+        found.append(f"verdict {body.get('restoreTest', {}).get('verdict')}, expected {expect['verdict']}")
     if "volumeKey" in expect and not body.get(expect["volumeKey"]):
         found.append(f"answer has no {expect['volumeKey']}")
     if outcome in ("created", "in-progress", "existing") and not str(body.get("id", "")).startswith("ocid1."):
@@ -144,6 +148,10 @@ def describe(sample: Sample, result: CallResult) -> tuple[str, list[str]]:
         return f"finished {short_ocid(backup['id'])}", [state, "copies: " + (", ".join(copies) or "none")]
     if outcome == "ignored":
         return "ignored", ["reason: " + shorten_ocids(body["reason"])]
+    if outcome == "restore-test":
+        test = body["restoreTest"]
+        volume = f" into {short_ocid(test['testVolumeId'])}" if test.get("testVolumeId") else ""
+        return f"restore test {test['verdict']}", [f"of {short_ocid(test['backupId'])}{volume}"]
     if outcome == "error":
         verb = "rejected" if status < 500 else "failed"
         return f"{verb} {body['code']}", ["message: " + shorten_ocids(body["message"])]

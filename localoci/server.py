@@ -22,6 +22,7 @@ from .compute import Compute
 from .faults import DEFAULT_CODES, Fault, Recorded, resources_named, take_matching
 from .notifications import Notifications
 from .operations import ApiError, Json, Response, Route, etag
+from .restores import Restores
 from .signatures import SignatureVerifier
 from .telemetry import Telemetry
 
@@ -48,8 +49,10 @@ class CoreEmulator:
         self.compute = Compute(data)
         self.notifications = Notifications(topics={topic["id"] for topic in data.get("topics", [])})
         self.telemetry = Telemetry()
+        self.restores = Restores(self.state)
         self.routes: list[Route] = [
             *self.state.routes(),
+            *self.restores.routes(),
             *self.compute.routes(),
             *self.notifications.routes(),
             *self.telemetry.routes(),

@@ -70,6 +70,6 @@ class Volumes:
     def _shown(item: Json) -> Json:
         shown = {key: value for key, value in item.items() if not key.startswith("_")}
         available_at = item.get("_available_at")
-        if shown["lifecycleState"] == "AVAILABLE" and available_at is not None and time.monotonic() < available_at:
+        if shown["lifecycleState"] in ("AVAILABLE", "FAULTY") and available_at is not None and time.monotonic() < available_at:
             shown["lifecycleState"] = "PROVISIONING"
         return copy.deepcopy(shown)

@@ -51,15 +51,46 @@ KIND_OPERATIONS: dict[ResourceKind, KindOperations] = {
     ),
 }
 LIST_BOOT_VOLUME_ATTACHMENTS = Operation("ListBootVolumeAttachments", "GET", "/bootVolumeAttachments")
+
+
+class RestoreOperations(NamedTuple):
+    """What a restore test does to the volumes it makes (in the restore-test compartment only)."""
+
+    create_volume: Operation
+    update_volume: Operation
+    delete_volume: Operation
+    list_volumes: Operation
+
+
+RESTORE_OPERATIONS: dict[ResourceKind, RestoreOperations] = {
+    "volume": RestoreOperations(
+        Operation("CreateVolume", "POST", "/volumes"),
+        Operation("UpdateVolume", "PUT", "/volumes/{id}"),
+        Operation("DeleteVolume", "DELETE", "/volumes/{id}"),
+        Operation("ListVolumes", "GET", "/volumes"),
+    ),
+    "bootVolume": RestoreOperations(
+        Operation("CreateBootVolume", "POST", "/bootVolumes"),
+        Operation("UpdateBootVolume", "PUT", "/bootVolumes/{id}"),
+        Operation("DeleteBootVolume", "DELETE", "/bootVolumes/{id}"),
+        Operation("ListBootVolumes", "GET", "/bootVolumes"),
+    ),
+}
 OPERATIONS: tuple[Operation, ...] = (
     LIST_BOOT_VOLUME_ATTACHMENTS,
     *(operation for operations in KIND_OPERATIONS.values() for operation in operations),
+    *(operation for operations in RESTORE_OPERATIONS.values() for operation in operations),
 )
 
 
 @functools.cache
 def _backup_list() -> TypeAdapter[list[OciBackup]]:
     return TypeAdapter(list[OciBackup])
+
+
+@functools.cache
+def _volume_list() -> TypeAdapter[list[OciVolume]]:
+    return TypeAdapter(list[OciVolume])
 
 
 @functools.cache
@@ -159,3 +190,42 @@ class CoreClient:
         if not attached:
             raise NotFound(f"Instance {instance_id} has no attached boot volume.", opc_request_id=reply.request_id)
         return attached[0].boot_volume_id
+
+    def create_volume(self, kind: Kind, body: dict[str, Any], retry_token: str, deadline: Deadline) -> OciVolume:
+        """CreateVolume / CreateBootVolume (a restore: `sourceDetails` names the backup)."""
+        reply = self._oci.call(deadline, RESTORE_OPERATIONS[kind.name].create_volume, body=body, retry_token=retry_token)
+        return parse(OciVolume, reply)
+
+    def update_volume_tags(
+        self,
+        kind: Kind,
+        volume_id: str,
+        *,
+        freeform_tags: dict[str, str] | None = None,
+        defined_tags: dict[str, dict[str, object]] | None = None,
+        deadline: Deadline,
+    ) -> OciVolume:
+        """UpdateVolume: like UpdateVolumeBackup, each kind of tags given replaces that kind whole."""
+        body: dict[str, Any] = {"freeformTags": freeform_tags, "definedTags": defined_tags}
+        reply = self._oci.call(
+            deadline,
+            RESTORE_OPERATIONS[kind.name].update_volume,
+            path_params={"id": volume_id},
+            body={key: value for key, value in body.items() if value is not None},
+        )
+        return parse(OciVolume, reply)
+
+    def delete_volume(self, kind: Kind, volume_id: str, deadline: Deadline) -> str | None:
+        """The opc-request-id; a volume already gone raises NotFound, which callers take as done."""
+        return self._oci.call(deadline, RESTORE_OPERATIONS[kind.name].delete_volume, path_params={"id": volume_id}).request_id
+
+    def volumes_in(self, kind: Kind, compartment_id: str, deadline: Deadline) -> Iterator[OciVolume]:
+        """Every volume (or boot volume) of one compartment, page after page."""
+        query: dict[str, str | int] = {"compartmentId": compartment_id, "limit": LIST_PAGE_SIZE}
+        while True:
+            reply = self._oci.call(deadline, RESTORE_OPERATIONS[kind.name].list_volumes, query=query)
+            yield from parse_list(_volume_list(), reply)
+            next_page = reply.headers.get("opc-next-page")
+            if not next_page:
+                return
+            query = {**query, "page": next_page}

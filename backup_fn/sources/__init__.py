@@ -34,6 +34,8 @@ def source_for(body: dict[str, Any]) -> SourceModule:
         return _module("events")
     if "dedupeKey" in body or "alarmMetaData" in body:
         return _module("alarm")
+    if "restoreTest" in body:
+        return _module("restore_test")
     return _module("request")
 
 

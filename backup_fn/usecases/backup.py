@@ -17,6 +17,7 @@ from ..settings import Settings
 
 if TYPE_CHECKING:
     from ..clients.core import CoreClient
+    from .restore_test import RestoreTests
 
 IN_PROGRESS_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 OPT_OUT_VALUES = frozenset({"true", "yes", "1"})
@@ -24,15 +25,23 @@ VOLUME_CACHE_ENTRIES = 256
 
 
 class Backup:
-    def __init__(self, core: CoreClient, settings: Settings) -> None:
+    def __init__(self, core: CoreClient, settings: Settings, restore_tests: RestoreTests | None = None) -> None:
         self.core = core
         self.settings = settings
+        self.restore_tests = restore_tests
         self._volumes: dict[tuple[str, str], tuple[float, OciVolume]] = {}
 
     def run(self, job: BackupJob, trigger: Trigger, deadline: Deadline) -> JobResult:
         request = self._resolve(job.target, deadline)
         volume = self._volume(request.kind, request.resource_id, deadline)
+        # A volume created in the restore-test compartment is a restore test ending, never a backup
+        # trigger: where the volume lies is read from OCI, not from the event.
+        if self.restore_tests is not None and trigger.source == "oci-events" and self._restore_test_volume(volume):
+            return self.restore_tests.judge(request.kind, volume.id, trigger, deadline)
         return self.create(request, volume, trigger, job.retry_token, deadline)
+
+    def _restore_test_volume(self, volume: OciVolume) -> bool:
+        return volume.compartment_id == self.settings.restore_test_compartment_id
 
     def create(self, request: BackupRequest, volume: OciVolume, trigger: Trigger, retry_token: str, deadline: Deadline) -> JobResult:
         """The backup of `volume` (as OCI knows it) that `request` asks for, made once per `retry_token`,
@@ -42,6 +51,11 @@ class Backup:
         if allowed is not None and volume.compartment_id not in allowed:
             raise CompartmentNotAllowed(
                 f"{request.resource_id} is in compartment {volume.compartment_id}, which ALLOWED_COMPARTMENT_IDS does not list."
+            )
+        if self._restore_test_volume(volume):
+            return JobResult(
+                request.resource_id,
+                skip_reason=f"{request.resource_id} lies in the restore-test compartment, whose volumes are never backed up.",
             )
         opt_out = volume.freeform_tags.get(self.settings.opt_out_tag, "")
         if opt_out.strip().lower() in OPT_OUT_VALUES:

@@ -45,3 +45,19 @@ resource "oci_monitoring_alarm" "backups_failed" {
   message_format        = "ONS_OPTIMIZED"
   destinations          = [local.alarm_topic_id]
 }
+
+# RestoreTestsFailed: a backup that did not restore into an AVAILABLE volume of its size.
+resource "oci_monitoring_alarm" "restore_tests_failed" {
+  count                 = local.alarm_on && local.restore_tests_on ? 1 : 0
+  compartment_id        = var.compartment_ocid
+  metric_compartment_id = local.metrics_compartment_id
+  namespace             = var.metrics_namespace
+  query                 = "RestoreTestsFailed[1h].sum() > 0"
+  severity              = "CRITICAL"
+  display_name          = "${var.name_prefix}: restore tests failed"
+  body                  = "A restore test of the ${var.name_prefix} function failed: a backup did not restore into an AVAILABLE volume of its size. The failure message names the backup; its freeform tag restore-test records the verdict."
+  is_enabled            = true
+  pending_duration      = "PT1M"
+  message_format        = "ONS_OPTIMIZED"
+  destinations          = [local.alarm_topic_id]
+}

@@ -30,3 +30,26 @@ resource "oci_events_rule" "volumes" {
   }
   depends_on = [oci_identity_policy.function]
 }
+
+# A restore test ends with its volume's createvolume.end: a rule in the restore-test compartment,
+# whose condition names that compartment, sends those events to the function too (the function
+# reads each volume from OCI and judges only its own test volumes; it never backs them up).
+resource "oci_events_rule" "restore_tests" {
+  count          = local.restore_tests_on ? 1 : 0
+  compartment_id = var.restore_test_compartment_id
+  display_name   = "${var.name_prefix}-restore-tests"
+  description    = "Restored test volumes of the ${var.name_prefix} function"
+  is_enabled     = true
+  condition = jsonencode({
+    eventType = ["com.oraclecloud.blockvolumes.createvolume.end", "com.oraclecloud.blockvolumes.createbootvolume.end"]
+    data      = { compartmentId = var.restore_test_compartment_id }
+  })
+  actions {
+    action {
+      action_type = "ONS"
+      is_enabled  = true
+      topic_id    = oci_ons_notification_topic.trigger.id
+    }
+  }
+  depends_on = [oci_identity_policy.function]
+}

@@ -12,6 +12,7 @@ locals {
   alarm_on             = local.metrics_on && var.failure_alarm_enabled
   create_alarm_topic   = local.alarm_on && var.alarm_topic_id == "" && !local.failure_topic_on
   kms_on               = length(local.kms_key_ids) > 0
+  restore_tests_on     = var.restore_test_compartment_id != ""
 
   failure_topic_id       = var.failure_topic_id != "" ? var.failure_topic_id : (local.create_failure_topic ? oci_ons_notification_topic.failures[0].id : "")
   metrics_compartment_id = var.metrics_compartment_id != "" ? var.metrics_compartment_id : (local.metrics_on ? var.compartment_ocid : "")
@@ -42,6 +43,9 @@ locals {
     LOG_LEVEL                  = var.log_level
     MARK_TAG_NAMESPACE         = local.mark_tag_namespace
     MARK_TAG_KEY               = local.mark_tag_key
+    # Restore tests (their keys are longer than the column above).
+    RESTORE_TEST_COMPARTMENT_ID = var.restore_test_compartment_id
+    RESTORE_TESTS_PER_SWEEP     = var.restore_tests_per_sweep
   }
   function_config = { for key, value in local.function_config_values : key => value if value != "" }
 
@@ -96,6 +100,13 @@ locals {
     api_gateway = [
       "Allow any-user to use functions-family in compartment id ${var.compartment_ocid} where ALL {request.principal.type = 'ApiGateway', request.resource.compartment.id = '${var.compartment_ocid}'}",
     ]
+    # Volume create, update and delete in the restore-test compartment alone (boot volumes are of type volumes),
+    # and reading the backups restored from.
+    restore_tests = [
+      "Allow ${local.function_subject} to manage volumes in compartment id ${var.restore_test_compartment_id} where any {request.permission = 'VOLUME_INSPECT', request.permission = 'VOLUME_CREATE', request.permission = 'VOLUME_UPDATE', request.permission = 'VOLUME_DELETE'}",
+      "Allow ${local.function_subject} to manage volume-backups in compartment id ${local.volumes_compartment_id} where request.permission = 'VOLUME_BACKUP_READ'",
+      "Allow ${local.function_subject} to manage boot-volume-backups in compartment id ${local.volumes_compartment_id} where request.permission = 'BOOT_VOLUME_BACKUP_READ'",
+    ]
   }
   policy_features = {
     always          = true
@@ -104,8 +115,9 @@ locals {
     failure_topic   = local.failure_topic_on
     metrics         = local.metrics_on
     kms             = local.kms_on
-    events          = length(local.event_types) > 0
+    events          = length(local.event_types) > 0 || local.restore_tests_on
     api_gateway     = var.api_gateway_enabled
+    restore_tests   = local.restore_tests_on
   }
   policy = flatten([for feature, statements in local.policy_statements : statements if local.policy_features[feature]])
 }

@@ -291,3 +291,18 @@ variable "log_level" {
     error_message = "log_level must be empty, DEBUG, INFO, WARNING or ERROR."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Restore tests
+
+variable "restore_test_compartment_id" {
+  type        = string
+  default     = ""
+  description = "RESTORE_TEST_COMPARTMENT_ID: compartment where restore tests create and delete their volumes (the only one the function may delete volumes in). Empty: restore tests off."
+}
+
+variable "restore_tests_per_sweep" {
+  type        = string
+  default     = ""
+  description = "RESTORE_TESTS_PER_SWEEP: volumes each sweep restore-tests, 1-100 (function default 1)."
+}

@@ -124,7 +124,7 @@ def test_delete_honours_if_match(emulator, identity):
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "status"), [("PUT", f"/volumes/{LEDGER}", 405), ("PATCH", "/volumeBackups", 405), ("GET", "/nothing", 404)]
+    ("method", "path", "status"), [("PATCH", f"/volumes/{LEDGER}", 405), ("PATCH", "/volumeBackups", 405), ("GET", "/nothing", 404)]
 )
 def test_unsupported_methods_and_paths_answer_oci_json(emulator, identity, method, path, status):
     answer = send(emulator, identity, method, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from backup_fn.clients.core import BackupReply, CoreClient
@@ -33,6 +34,7 @@ class FakeCore(CoreClient):
         self.calls: list[Called] = []
         self._errors: dict[tuple[str, str | None], list[BackupError]] = {}
         self._ids = itertools.count(1)
+        self.volumes_made: dict[str, str] = {}  # retry token → the volume it restored
 
     def fail(self, method: str, error: BackupError, resource_id: str | None = None, times: int = 1) -> None:
         """The next `times` calls of `method` (about `resource_id`, or any) raise `error`."""
@@ -108,3 +110,72 @@ class FakeCore(CoreClient):
         if instance_id not in self.boot_volumes:
             raise NotFound(f"Instance {instance_id} has no attached boot volume.")
         return self.boot_volumes[instance_id]
+
+    def update_backup_tags(
+        self,
+        kind: Kind,
+        backup_id: str,
+        *,
+        freeform_tags: dict[str, str] | None = None,
+        defined_tags: dict[str, dict[str, object]] | None = None,
+        deadline: Deadline,
+    ) -> BackupReply:
+        self._call("update_backup_tags", backup_id, freeform_tags=freeform_tags, defined_tags=defined_tags)
+        if backup_id not in self.backups:
+            raise NotFound(f"{backup_id} not found.")
+        changes: dict[str, Any] = {"freeform_tags": freeform_tags, "defined_tags": defined_tags}
+        updated = self.backups[backup_id].model_copy(update={k: v for k, v in changes.items() if v is not None})
+        self.backups[backup_id] = updated
+        return BackupReply(updated, "req-update-backup")
+
+    def create_volume(self, kind: Kind, body: dict[str, Any], retry_token: str, deadline: Deadline) -> OciVolume:
+        """A restore: the volume starts PROVISIONING (tests move it on); the same token gives the same volume."""
+        self._call("create_volume", str(body["sourceDetails"]["id"]), kind=kind.name, body=body, retry_token=retry_token)
+        if retry_token in self.volumes_made:
+            return self.volumes[self.volumes_made[retry_token]]
+        backup = self.backups.get(str(body["sourceDetails"]["id"]))
+        made = OciVolume.model_validate(
+            {
+                "id": f"ocid1.{kind.ocid.types[0]}.oc1.iad.restored{next(self._ids):04d}",
+                "compartmentId": body["compartmentId"],
+                "availabilityDomain": body["availabilityDomain"],
+                "displayName": body.get("displayName", ""),
+                "lifecycleState": "PROVISIONING",
+                "sizeInGBs": backup.size_in_gbs if backup else None,
+                "timeCreated": datetime.now(UTC).isoformat(),
+                "freeformTags": body.get("freeformTags") or {},
+                "definedTags": body.get("definedTags") or {},
+            }
+        )
+        self.volumes[made.id] = made
+        self.volumes_made[retry_token] = made.id
+        return made
+
+    def update_volume_tags(
+        self,
+        kind: Kind,
+        volume_id: str,
+        *,
+        freeform_tags: dict[str, str] | None = None,
+        defined_tags: dict[str, dict[str, object]] | None = None,
+        deadline: Deadline,
+    ) -> OciVolume:
+        self._call("update_volume_tags", volume_id, freeform_tags=freeform_tags, defined_tags=defined_tags)
+        if volume_id not in self.volumes:
+            raise NotFound(f"{volume_id} not found.")
+        changes: dict[str, Any] = {"freeform_tags": freeform_tags, "defined_tags": defined_tags}
+        updated = self.volumes[volume_id].model_copy(update={k: v for k, v in changes.items() if v is not None})
+        self.volumes[volume_id] = updated
+        return updated
+
+    def delete_volume(self, kind: Kind, volume_id: str, deadline: Deadline) -> str | None:
+        self._call("delete_volume", volume_id, kind=kind.name)
+        volume = self.volumes.get(volume_id)
+        if volume is None or volume.lifecycle_state == "TERMINATED":
+            raise NotFound(f"{volume_id} not found.")
+        self.volumes[volume_id] = volume.model_copy(update={"lifecycle_state": "TERMINATED"})
+        return "req-delete-volume"
+
+    def volumes_in(self, kind: Kind, compartment_id: str, deadline: Deadline) -> Iterator[OciVolume]:
+        self._call("volumes_in", compartment_id, kind=kind.name)
+        yield from (v for v in self.volumes.values() if v.compartment_id == compartment_id and kind.ocid.matches(v.id))
