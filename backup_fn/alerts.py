@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .answers import LifecycleAnswer
 from .deadline import Deadline
 from .errors import BackupError
 from .results import CallResults
@@ -133,9 +134,16 @@ def metric_counts(call: CallResults) -> dict[str, int]:
         "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created"),
         "BackupsFailed": 0 if rejected else len(call.errors),
         "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome != "failed"),
-        "BackupsDeleted": sum(len(life.pruned or ()) for life in lifecycles if not life.dry_run),
+        "BackupsDeleted": sum(_deleted(life) for life in lifecycles if not life.dry_run),
         "RequestsRejected": int(rejected),
     }
+
+
+def _deleted(life: LifecycleAnswer) -> int:
+    """Every deletion of the call, here and in the copies' regions: the answer's lists may be cut short, its counts are not."""
+    if life.counts is not None:
+        return life.counts.pruned + life.counts.copies_pruned
+    return len(life.pruned or ())
 
 
 def metric_data(namespace: str, compartment_id: str, call: CallResults, facts: CallFacts) -> list[dict[str, Any]]:

@@ -64,6 +64,8 @@ class Recorded:
     opc_request_id: str = ""
     fault: Fault | None = None
     cut: bool = False
+    # The region whose endpoint was called (`/regions/<region>/…`); None: the emulator's own.
+    region: str | None = None
 
     @property
     def retry_token(self) -> str | None:

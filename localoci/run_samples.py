@@ -21,6 +21,7 @@ from .emulator import CoreEmulator
 from .harness import REPO, Call, CallResult, FdkServer
 from .identity import create_identity
 from .samples import EVENTS_DIR, Sample, caller_status, describe, load_samples, problems, short_ocid, shorten_ocids
+from .tags import function_config
 
 SEED = Path(__file__).with_name("seed.json")
 CHAIN_VOLUME = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
@@ -75,7 +76,7 @@ def sample_name(sample: Sample) -> str:
 
 def function_env(identity_env: dict[str, str], endpoint: str) -> dict[str, str]:
     endpoints = {name: endpoint for name in ("OCI_CORE_ENDPOINT", "OCI_NOTIFICATIONS_ENDPOINT", "OCI_TELEMETRY_ENDPOINT")}
-    return {**identity_env, **endpoints, **DEMO_CONFIG}
+    return {**identity_env, **endpoints, **function_config(endpoint), **DEMO_CONFIG}
 
 
 def print_config(config: dict[str, str], given: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ from .compute import Compute
 from .faults import DEFAULT_CODES, Fault, Recorded, resources_named, take_matching
 from .notifications import Notifications
 from .operations import ApiError, Json, Response, Route, etag
+from .regions import RegionalBackups, split_region
 from .signatures import SignatureVerifier
 from .telemetry import Telemetry
 
@@ -54,6 +55,7 @@ class CoreEmulator:
             *self.notifications.routes(),
             *self.telemetry.routes(),
         ]
+        self.regional_routes: list[Route] = RegionalBackups(self.state).routes()
         self.verifier = SignatureVerifier(issuer_public_key_pem)
         self.latency = latency
         self.requests: list[Recorded] = []
@@ -148,7 +150,8 @@ class CoreEmulator:
             )
         if route is None:
             if path_known:
-                allowed = ", ".join(sorted({r.method for r in self.routes if r.pattern.match(recorded.path)}))
+                routes = self.regional_routes if recorded.region not in (None, self.state.region) else self.routes
+                allowed = ", ".join(sorted({r.method for r in routes if r.pattern.match(recorded.path)}))
                 message = f"{recorded.method} is not allowed on {recorded.path}."
                 return Response(405, {"code": "MethodNotAllowed", "message": message}, {"allow": allowed})
             return Response(404, {"code": "NotFound", "message": f"No operation at {recorded.method} {recorded.path}."})
@@ -180,7 +183,8 @@ class CoreEmulator:
     def _route(self, recorded: Recorded) -> tuple[Route | None, dict[str, str], bool]:
         """The route for the method and path; whether the path exists for some other method."""
         path_known = False
-        for route in self.routes:
+        elsewhere = recorded.region is not None and recorded.region != self.state.region
+        for route in self.regional_routes if elsewhere else self.routes:
             match = route.pattern.match(recorded.path)
             if match:
                 if route.method == recorded.method:
@@ -229,11 +233,13 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             split = urlsplit(self.path)
+            region, path = split_region(split.path)
             headers = {name.lower(): value for name, value in self.headers.items()}
             recorded = Recorded(
                 method=self.command,
                 target=self.path,
-                path=split.path,
+                path=path,
+                region=region,
                 query={name: values[0] for name, values in parse_qs(split.query).items()},
                 headers=headers,
                 body=body,

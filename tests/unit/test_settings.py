@@ -59,11 +59,14 @@ def test_invalid_values_fail_naming_the_key(key, value):
     assert "Traceback" not in caught.value.message
 
 
+MARKED = {"MARK_TAG_NAMESPACE": "volume-backup-test"}
+
+
 def test_copies_to_the_function_s_own_region_are_refused():
     with pytest.raises(InvalidConfiguration) as caught:
-        load_settings({"COPY_TO_REGIONS": "us-phoenix-1,us-ashburn-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1"})
+        load_settings({"COPY_TO_REGIONS": "us-phoenix-1,us-ashburn-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1", **MARKED})
     assert "COPY_TO_REGIONS names us-ashburn-1, the function's own region" in caught.value.message
-    elsewhere = load_settings({"COPY_TO_REGIONS": "us-phoenix-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1"})
+    elsewhere = load_settings({"COPY_TO_REGIONS": "us-phoenix-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1", **MARKED})
     assert elsewhere.copy_to_regions == ("us-phoenix-1",)
 
 
