@@ -262,6 +262,6 @@ def test_a_topic_takes_sixty_messages_a_minute(emulator, identity):
 
 
 def test_a_known_path_with_another_method_names_the_allowed_ones(emulator, identity):
-    answer = send(emulator, identity, "PUT", f"/volumeBackups/{FINISHED}")
+    answer = send(emulator, identity, "PATCH", f"/volumeBackups/{FINISHED}")
     assert answer.status_code == 405
-    assert answer.headers["allow"] == "DELETE, GET"
+    assert answer.headers["allow"] == "DELETE, GET, PUT"
