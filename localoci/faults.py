@@ -30,6 +30,10 @@ class Fault:
     body_encoding: str = "utf-8"
     content_type: str = "text/html"
     trickle_seconds: float = 0.0
+    # Sends headers and all but the last `trickle_tail_bytes` of the body at once, then one byte every
+    # `trickle_tail_pause` seconds: a read that always sees progress and never ends.
+    trickle_tail_bytes: int = 0
+    trickle_tail_pause: float = 0.5
 
     def matches(self, operation: str, resources: set[str]) -> bool:
         return (self.operation in (None, operation)) and (self.resource_id is None or self.resource_id in resources)

@@ -178,6 +178,8 @@ class CoreEmulator:
         except ApiError as error:
             return Response(error.status, {"code": error.code, "message": error.message})
         response.trickle_seconds = trickle
+        if fault is not None and fault.trickle_tail_bytes:
+            response.trickle_tail = (fault.trickle_tail_bytes, fault.trickle_tail_pause)
         return response
 
     def _route(self, recorded: Recorded) -> tuple[Route | None, dict[str, str], bool]:
@@ -272,7 +274,9 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 if self.command == "HEAD" or not data:
                     return True
-                if response.trickle_seconds > 0:
+                if response.trickle_tail[0] > 0:
+                    self._trickle_tail(data, *response.trickle_tail)
+                elif response.trickle_seconds > 0:
                     self._trickle(data, response.trickle_seconds)
                 else:
                     self.wfile.write(data)
@@ -291,6 +295,17 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 if emulator._stopping.wait(pause):
                     return
+
+        def _trickle_tail(self, data: bytes, tail: int, pause: float) -> None:
+            """All but the last `tail` bytes at once, then one byte every `pause` seconds."""
+            head = max(0, len(data) - tail)
+            self.wfile.write(data[:head])
+            self.wfile.flush()
+            for index in range(head, len(data)):
+                if emulator._stopping.wait(pause):
+                    return
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
 
         def _reset(self) -> None:
             """Close with RST, no answer: what a dropped connection looks like to the client."""
