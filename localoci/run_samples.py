@@ -21,7 +21,7 @@ from .emulator import CoreEmulator
 from .harness import REPO, Call, CallResult, FdkServer
 from .identity import create_identity
 from .samples import EVENTS_DIR, Sample, caller_status, describe, load_samples, problems, short_ocid, shorten_ocids
-from .tags import function_config
+from .tags import MARK_KEY, MARK_NAMESPACE, function_config
 
 SEED = Path(__file__).with_name("seed.json")
 CHAIN_VOLUME = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
@@ -109,8 +109,8 @@ def fate(backup: dict[str, Any], pruned_now: list[str], made_now: str, run: Run)
     """What became of one of the chain volume's backups, and whose doing it was."""
     if backup.get("sourceType") == "SCHEDULED":
         return "a backup policy's: never touched"
-    if "backup-trigger" not in backup.get("freeformTags", {}):
-        return "by hand (no backup-trigger tag): never touched"
+    if (backup.get("definedTags") or {}).get(MARK_NAMESPACE, {}).get(MARK_KEY) != backup["id"]:
+        return "by hand (not marked): never touched"
     ours = "ours, made by the chain" if backup["id"] == made_now else "ours"
     if backup["id"] in pruned_now:
         return f"{ours}: deleted by this call"
@@ -165,7 +165,7 @@ def run_chain(server: FdkServer, emulator: CoreEmulator, run: Run) -> int:
         emit(f"{DETAIL}{item['lifecycleState']:<12}{created:<12}{short_ocid(item['id']):<22}{fate(item, pruned, backup['id'], run)}")
     regions = ", ".join(copied["region"] for copied in answer.get("copies", []))
     if regions:
-        emit(f"{DETAIL}Copies in {regions}: never deleted (retention works in this region only)")
+        emit(f"{DETAIL}Copies in {regions}: marked there, and pruned there by the same rules")
     return 0
 
 
