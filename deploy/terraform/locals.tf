@@ -42,6 +42,7 @@ locals {
     LOG_LEVEL                  = var.log_level
     MARK_TAG_NAMESPACE         = local.mark_tag_namespace
     MARK_TAG_KEY               = local.mark_tag_key
+    ADOPT_UNMARKED_BEFORE      = var.adopt_unmarked_before
   }
   function_config = { for key, value in local.function_config_values : key => value if value != "" }
 
