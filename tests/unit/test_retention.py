@@ -135,3 +135,36 @@ def test_the_same_backups_settings_and_time_give_the_same_answer():
     first = decide(listed, keep_last=3, keep_days=2, now=NOW, mark=MARK)
     assert decide(reversed(listed), keep_last=3, keep_days=2, now=NOW, mark=MARK) == first
     assert listed == before
+
+
+def test_a_locked_backup_is_kept_counted_and_holds_no_keep_last_place():
+    from backup_fn.retention import Retention
+
+    locked = backup("locked", 30).model_copy(update={"is_retention_lock_enabled": True})
+    held = backup("held", 40).model_copy(update={"time_retention_expires_at": (NOW + timedelta(days=1)).isoformat()})
+    ended = backup("ended", 50).model_copy(update={"time_retention_expires_at": (NOW - timedelta(days=1)).isoformat()})
+    decision = decide([backup("d0", 0), locked, held, ended, backup("d60", 60)], keep_last=2, keep_days=None, now=NOW, mark=MARK)
+    assert deleted(decision) == ["d60"]  # d0 and ended keep the two places; locked and held stay besides
+    assert decision.kept == 4
+    assert Retention(keep_last=1, keep_days=None, now=NOW, mark=MARK).judge(locked) is False
+
+
+def test_a_mark_copied_from_a_volume_or_another_deployment_s_is_not_ours():
+    forged = backup("forged", 30).model_copy(update={"defined_tags": MARK.tags_for(VOLUME)})
+    other_deployment = Mark("other-deployment", "resource")
+    theirs = backup("theirs", 30).model_copy(update={"defined_tags": other_deployment.tags_for("ocid1.volumebackup.oc1.iad.theirs")})
+    assert deleted(decide([backup("d0", 0), forged, theirs], keep_last=1, keep_days=None, now=NOW, mark=MARK)) == []
+
+
+def test_adoption_takes_only_unmarked_old_backups_made_before_the_time_given():
+    from backup_fn.domain import adoptable
+
+    before = NOW - timedelta(days=10)
+    old = backup("old", 20, ours=False).model_copy(update={"freeform_tags": {TRIGGER_TAG: "oci-events"}})
+    recent = backup("recent", 5, ours=False).model_copy(update={"freeform_tags": {TRIGGER_TAG: "oci-events"}})
+    forged = old.model_copy(update={"id": "ocid1.volumebackup.oc1.iad.forged", "defined_tags": MARK.tags_for(VOLUME)})
+    policy = old.model_copy(update={"source_type": "SCHEDULED"})
+    assert [adoptable(b, MARK, before) for b in (old, recent, forged, policy)] == [True, False, False, False]
+    assert adoptable(old, MARK, None) is False
+    assert deleted(decide([backup("d0", 0), old], keep_last=1, keep_days=None, now=NOW, mark=MARK)) == []
+    assert deleted(decide([backup("d0", 0), old], keep_last=1, keep_days=None, now=NOW, mark=MARK, adopt_before=before)) == ["old"]
