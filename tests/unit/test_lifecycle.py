@@ -215,3 +215,31 @@ def test_a_listing_that_fails_is_a_failure_of_the_volume():
     assert (result.lifecycle.pruned, result.lifecycle.kept) == ([], None)
     assert result.lifecycle.failures == [Failure.of(VOLUME, down)]
     assert result.error is down
+
+
+def test_a_backup_retention_deletes_is_not_copied():
+    late = backup("late", 10)
+    result, core = run(late, backup("d0", 0), backup("d1", 1), KEEP_LAST="2", COPY_TO_REGIONS="us-phoenix-1")
+    assert result.lifecycle is not None
+    assert names(result.lifecycle.pruned) == ["late"]
+    assert result.lifecycle.copies is None and core.called("copy_backup") == []
+
+
+def test_the_source_of_a_copy_still_being_made_is_kept():
+    core = FakeCore(backups=(FINISHED, *HISTORY))
+    phoenix = core.in_region("us-phoenix-1", None)
+    making = HISTORY[2].model_copy(
+        update={"id": "ocid1.volumebackup.oc1.phx.making", "lifecycle_state": "CREATING", "source_volume_backup_id": HISTORY[2].id}
+    )
+    phoenix.backups[making.id] = making
+    result, _ = run(core=core, KEEP_LAST="2", COPY_TO_REGIONS="us-phoenix-1")
+    assert result.lifecycle is not None
+    assert names(result.lifecycle.pruned) == ["d2"]  # d3 stays: its copy is still being made
+    assert making.id in phoenix.backups
+
+
+def test_a_backup_outside_the_allowed_compartments_is_neither_copied_nor_pruned():
+    elsewhere = "ocid1.compartment.oc1..aaaaaaaaother"
+    result, core = run(FINISHED, *HISTORY, KEEP_LAST="1", COPY_TO_REGIONS="us-phoenix-1", ALLOWED_COMPARTMENT_IDS=elsewhere)
+    assert result.skip_reason is not None and "ALLOWED_COMPARTMENT_IDS" in result.skip_reason
+    assert [c.method for c in core.calls] == ["get_backup"]
