@@ -133,7 +133,7 @@ def metric_counts(call: CallResults) -> dict[str, int]:
     return {
         "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created"),
         "BackupsFailed": 0 if rejected else len(call.errors),
-        "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome != "failed"),
+        "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome == "created"),
         "BackupsDeleted": sum(_deleted(life) for life in lifecycles if not life.dry_run),
         "RequestsRejected": int(rejected),
     }

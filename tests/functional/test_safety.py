@@ -95,8 +95,10 @@ def test_a_second_deployment_s_backups_are_not_this_one_s(start_function, emulat
 
 def test_five_announcements_of_one_backup_with_fresh_ids_make_one_copy_per_region(start_function, emulator):
     finished = own_backup(emulator, source_id=SPARE, timeCreated=ago(0.01))
-    function = start_function(COPY_TO_REGIONS="us-phoenix-1,eu-frankfurt-1")
+    function = start_function(COPY_TO_REGIONS="us-phoenix-1,eu-frankfurt-1", METRICS_NAMESPACE="volume_backup")
     answers = [function.call(Call(body=finished_event(finished), delivery="notifications")).json for _ in range(5)]
+    copied = [m["datapoints"][0]["value"] for m in emulator.metrics if m["name"] == "BackupsCopied"]
+    assert copied == [2, 0, 0, 0, 0]
     for region in ("us-phoenix-1", "eu-frankfurt-1"):
         copies = [b for b in emulator.backups_in_region(region) if b["sourceVolumeBackupId"] == finished]
         assert len(copies) == 1
