@@ -114,6 +114,8 @@ class CopyAnswer(_Answer):
     lifecycle_state: str | None = None
     code: str | None = None
     message: str | None = None
+    # False: the copy could not be marked in its region, so it is kept there and never pruned.
+    marked: bool | None = None
 
 
 class RegionPruning(_Answer):

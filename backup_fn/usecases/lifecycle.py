@@ -163,8 +163,10 @@ class Lifecycle:
         mark = self.settings.mark
         existing = next((c for c in region.copies if c.copied_from == backup.id and c.lifecycle_state not in GONE), None)
         if existing is not None:
-            set_mark(region.core, mark, kind, existing, deadline)
-            answer = CopyAnswer(region=region.region, outcome="existing", id=existing.id, lifecycle_state=existing.lifecycle_state)
+            marked = set_mark(region.core, mark, kind, existing, deadline)
+            answer = CopyAnswer(
+                region=region.region, outcome="existing", id=existing.id, lifecycle_state=existing.lifecycle_state, marked=marked
+            )
             return answer, None, None
         if deadline.remaining() <= 0:
             error: BackupError = DeadlineExceeded(f"No time left to copy {backup.id} to {region.region}.")
@@ -182,8 +184,9 @@ class Lifecycle:
         except BackupError as failed:
             return CopyAnswer(region=region.region, outcome="failed", code=failed.code, message=failed.message), failed, None
         # The copy lives in the destination region: it is tagged there, on that region's endpoint.
-        set_mark(region.core, mark, kind, made, deadline)
-        return CopyAnswer(region=region.region, outcome="created", id=made.id, lifecycle_state=made.lifecycle_state), None, made
+        marked = set_mark(region.core, mark, kind, made, deadline)
+        answer = CopyAnswer(region=region.region, outcome="created", id=made.id, lifecycle_state=made.lifecycle_state, marked=marked)
+        return answer, None, made
 
     def _prune_copies(
         self, kind: Kind, backup: OciBackup, region: RegionCopies, made: OciBackup | None, now: datetime, deadline: Deadline

@@ -105,6 +105,7 @@ def test_five_announcements_of_one_backup_with_fresh_ids_make_one_copy_per_regio
         # Marked there, on that region's endpoint, with the copy's own id.
         assert copies[0]["definedTags"][MARK_NAMESPACE] == {MARK_KEY: copies[0]["id"]}
     assert [c["outcome"] for c in answers[0]["copies"]] == ["created", "created"]
+    assert [c["marked"] for c in answers[0]["copies"]] == [True, True]
     assert all(c["outcome"] == "existing" for answer in answers[1:] for c in answer["copies"])
     tagged = [r for r in operations(emulator, "UpdateVolumeBackup") if r.region in ("us-phoenix-1", "eu-frankfurt-1")]
     assert sorted(r.region for r in tagged) == ["eu-frankfurt-1", "us-phoenix-1"]

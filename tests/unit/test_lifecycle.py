@@ -138,7 +138,7 @@ def test_a_failed_copy_is_reported_and_the_rest_still_happens():
     assert result.lifecycle is not None
     assert result.lifecycle.copies == [
         CopyAnswer(region="us-phoenix-1", outcome="failed", code="TooManyRequests", message=throttled.message),
-        CopyAnswer(region="eu-frankfurt-1", outcome="created", id=result.lifecycle.copies[1].id, lifecycle_state="CREATING"),
+        CopyAnswer(region="eu-frankfurt-1", outcome="created", id=result.lifecycle.copies[1].id, lifecycle_state="CREATING", marked=True),
     ]
     assert result.error is throttled
     assert names(result.lifecycle.pruned) == ["d2", "d3"]
