@@ -165,6 +165,8 @@ def log_fields(call: CallResults) -> dict[str, Any]:
             copies=[c.model_dump(by_alias=True, exclude_none=True) for c in life.copies or ()], pruned=(life.pruned or [])[:MAX_LISTED]
         )
         fields.update(kept=life.kept, dryRun=life.dry_run)
+        if life.counts is not None:
+            fields.update(prunedCount=life.counts.pruned, copiesPrunedCount=life.counts.copies_pruned)
     return fields
 
 

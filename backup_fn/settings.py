@@ -214,7 +214,9 @@ def _items(value: str) -> list[str]:
 
 CONFIG_KEYS = tuple(str(field.alias) for field in Settings.model_fields.values())
 # Keys for running the function outside OCI, and the one the platform sets: no stack sets these.
-LOCAL_ONLY_KEYS = frozenset({"OCI_AUTH", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE", "OCI_CORE_REGION_ENDPOINTS"})
+LOCAL_ONLY_KEYS = frozenset({"OCI_AUTH", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE"})
+# Other regions' Core endpoints, for copies made while running outside OCI.
+LOCAL_ONLY_KEYS |= {"OCI_CORE_REGION_ENDPOINTS"}
 PLATFORM_KEYS = frozenset({"OCI_RESOURCE_PRINCIPAL_REGION"})
 OPERATOR_KEYS = frozenset(CONFIG_KEYS) - LOCAL_ONLY_KEYS - PLATFORM_KEYS
 
