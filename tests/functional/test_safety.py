@@ -283,3 +283,21 @@ def test_a_throttled_publish_is_retried_so_a_real_failure_is_not_lost_behind_a_f
         assert function.call(Call(body=finished_event(backup_id), delivery="events")).json["failures"][0]["code"] == "BackupFaulty"
     assert len(emulator.messages) == 3
     assert 429 in [r.status for r in operations(emulator, "PublishMessage")]
+
+
+def test_retention_on_a_slow_volume_with_many_backups_makes_progress_every_delivery(start_function, emulator):
+    newest = own_backup(emulator, source_id=SPARE, timeCreated=ago(0.001))
+    for n in range(1500):
+        own_backup(emulator, source_id=SPARE, timeCreated=ago(1 + n / 10_000))
+    function = start_function(KEEP_LAST="2", DEADLINE_MARGIN_SECONDS="0.5")
+    function.call(sample("request-not-found.json").call())  # loads the function and the SDK first
+    emulator.latency = 0.05  # every round trip
+    deleted: list[set[str]] = []
+    for _ in range(2):
+        result = function.call(Call(body=finished_event(newest), delivery="notifications", deadline_seconds=5))
+        assert result.status == 200  # what is left goes with the next event
+        answer = result.json
+        assert 0 < answer["counts"]["pruned"] == len(answer["pruned"]) <= 200
+        deleted.append(set(answer["pruned"]))
+    assert not deleted[0] & deleted[1]  # the second delivery went on where the first stopped
+    assert sum(1 for state in states(emulator).values() if state == "TERMINATED") == len(deleted[0] | deleted[1])
