@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .blockstorage import BOOT_VOLUME, VOLUME, BlockStorage
 from .compute import Compute
-from .faults import DEFAULT_CODES, Fault, Recorded, resources_named, take_matching
+from .faults import DEFAULT_CODES, Fault, Recorded, resources_named, take_matching, trickle, trickle_tail
 from .notifications import Notifications
 from .operations import ApiError, Json, Response, Route, etag
 from .regions import RegionalBackups, split_region
@@ -275,37 +275,15 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
                 if self.command == "HEAD" or not data:
                     return True
                 if response.trickle_tail[0] > 0:
-                    self._trickle_tail(data, *response.trickle_tail)
+                    trickle_tail(self.wfile, data, *response.trickle_tail, stopping=emulator._stopping)
                 elif response.trickle_seconds > 0:
-                    self._trickle(data, response.trickle_seconds)
+                    trickle(self.wfile, data, response.trickle_seconds, stopping=emulator._stopping)
                 else:
                     self.wfile.write(data)
             except OSError:
                 self.close_connection = True  # the client gave up (a delayed answer outlived its timeout)
                 return False
             return True
-
-        def _trickle(self, data: bytes, seconds: float) -> None:
-            """The body a few bytes at a time, spread over `seconds`: every read sees progress, the whole takes long."""
-            chunks = max(1, min(len(data), int(seconds / 0.05)))
-            size = -(-len(data) // chunks)
-            pause = seconds / chunks
-            for start in range(0, len(data), size):
-                self.wfile.write(data[start : start + size])
-                self.wfile.flush()
-                if emulator._stopping.wait(pause):
-                    return
-
-        def _trickle_tail(self, data: bytes, tail: int, pause: float) -> None:
-            """All but the last `tail` bytes at once, then one byte every `pause` seconds."""
-            head = max(0, len(data) - tail)
-            self.wfile.write(data[:head])
-            self.wfile.flush()
-            for index in range(head, len(data)):
-                if emulator._stopping.wait(pause):
-                    return
-                self.wfile.write(data[index : index + 1])
-                self.wfile.flush()
 
         def _reset(self) -> None:
             """Close with RST, no answer: what a dropped connection looks like to the client."""
