@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .answers import LifecycleAnswer
 from .deadline import Deadline
 from .errors import BackupError, RestoreTestFailed
 from .results import CallResults
@@ -137,8 +138,8 @@ def metric_counts(call: CallResults) -> dict[str, int]:
         **restore_test_counts([r.restore_test for r in call.results if r.restore_test]),
         "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created"),
         "BackupsFailed": 0 if rejected else len(call.errors) - failed_tests,
-        "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome != "failed"),
-        "BackupsDeleted": sum(len(life.pruned or ()) for life in lifecycles if not life.dry_run),
+        "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome == "created"),
+        "BackupsDeleted": sum(_deleted(life) for life in lifecycles if not life.dry_run),
         "RequestsRejected": int(rejected),
     }
 
@@ -157,6 +158,13 @@ def restore_test_seconds(tests: list[RestoreTestAnswer]) -> float | None:
     """The longest create-to-AVAILABLE time of the call's judged restore tests."""
     seconds = [test.seconds for test in tests if test.seconds is not None and test.verdict in ("passed", "failed")]
     return max(seconds) if seconds else None
+
+
+def _deleted(life: LifecycleAnswer) -> int:
+    """Every deletion of the call, here and in the copies' regions: the answer's lists may be cut short, its counts are not."""
+    if life.counts is not None:
+        return life.counts.pruned + life.counts.copies_pruned
+    return len(life.pruned or ())
 
 
 def metric_data(namespace: str, compartment_id: str, call: CallResults, facts: CallFacts) -> list[dict[str, Any]]:

@@ -65,11 +65,15 @@ class BackupAnswer(_Answer):
     time_created: str | None = None
     opc_request_id: str | None = None
     outcome: BackupOutcome | None = "created"
+    # False: the function's mark could not be set, so the backup is kept and never pruned or copied.
+    marked: bool | None = None
 
     @classmethod
-    def from_backup(cls, backup: OciBackup, *, opc_request_id: str | None, outcome: BackupOutcome | None) -> Self:
+    def from_backup(
+        cls, backup: OciBackup, *, opc_request_id: str | None, outcome: BackupOutcome | None, marked: bool | None = None
+    ) -> Self:
         shown = backup.model_dump(include=_BACKUP_FIELDS_SHOWN)
-        return cls(**shown, opc_request_id=opc_request_id, outcome=outcome)
+        return cls(**shown, opc_request_id=opc_request_id, outcome=outcome, marked=marked)
 
 
 # What an answer shows of a backup: the fields both models share, by name (the rest is OCI's detail).
@@ -110,10 +114,30 @@ class CopyAnswer(_Answer):
     lifecycle_state: str | None = None
     code: str | None = None
     message: str | None = None
+    # False: the copy could not be marked in its region, so it is kept there and never pruned.
+    marked: bool | None = None
+
+
+class RegionPruning(_Answer):
+    """Retention of the function's own copies in one destination region."""
+
+    region: str
+    pruned: list[str]
+    pruned_count: int
+    kept: int | None = None
+
+
+class LifecycleCounts(_Answer):
+    """Exact totals behind the lifecycle answer's lists, which are cut short on a large volume."""
+
+    pruned: int
+    failures: int
+    copies_pruned: int
 
 
 class LifecycleAnswer(_Answer):
-    """A finished backup: the copies made of it and what retention deleted (or, in a dry run, would)."""
+    """A finished backup: the copies made of it and what retention deleted (or, in a dry run, would),
+    in this region (`pruned`) and among its copies in each destination region (`copyRetention`)."""
 
     backup: BackupAnswer
     copies: list[CopyAnswer] | None = None
@@ -121,6 +145,8 @@ class LifecycleAnswer(_Answer):
     kept: int | None = None
     dry_run: bool | None = None
     failures: list[Failure] | None = None
+    copy_retention: list[RegionPruning] | None = None
+    counts: LifecycleCounts | None = None
 
 
 RestoreVerdict = Literal["started", "would-start", "passed", "failed"]

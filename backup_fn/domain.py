@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
 from .models import BackupRequest, Kind, OciBackup
@@ -135,6 +135,60 @@ def retry_token(source: Source, trigger_id: str, *parts: str) -> str:
     return hashlib.sha256("\n".join((source, trigger_id, *parts)).encode()).hexdigest()
 
 
-def made_by_us(backup: OciBackup) -> bool:
-    """A backup this function made: it carries our provenance tag and no backup policy made it."""
-    return TRIGGER_TAG in backup.freeform_tags and backup.source_type != "SCHEDULED"
+def made_by_us(backup: OciBackup, mark: Mark | None, adopt_before: datetime | None = None) -> bool:
+    """A backup this function made: it carries this deployment's valid mark (or is adopted, below)
+    and no backup policy made it. Freeform tags alone never make a backup ours."""
+    if backup.source_type == "SCHEDULED" or mark is None:
+        return False
+    return mark.is_on(backup.id, backup.defined_tags) or adoptable(backup, mark, adopt_before)
+
+
+def adoptable(backup: OciBackup, mark: Mark, adopt_before: datetime | None) -> bool:
+    """A backup made before the mark existed, which the operator opted in to adopt: the old freeform
+    provenance tag, no policy, created before `adopt_before`, and no value at all under the mark's key
+    (a wrong value there is a forgery or a copy from a volume, never adopted)."""
+    if adopt_before is None or backup.source_type == "SCHEDULED" or TRIGGER_TAG not in backup.freeform_tags:
+        return False
+    if mark.key in (backup.defined_tags or {}).get(mark.namespace, {}):
+        return False
+    created = created_at(backup)
+    return created is not None and created < adopt_before
+
+
+def created_at(backup: OciBackup) -> datetime | None:
+    if not backup.time_created:
+        return None
+    try:
+        when = datetime.fromisoformat(backup.time_created)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def is_locked(backup: OciBackup, now: datetime) -> bool:
+    """OCI protects it from deletion (a retention lock, prevent-deletion, a legal hold, or a retention
+    time not yet over): it is kept and never tried."""
+    if backup.is_retention_lock_enabled or backup.is_prevent_deletion_enabled or backup.is_indefinite_retention_enabled:
+        return True
+    if not backup.time_retention_expires_at:
+        return False
+    try:
+        expires = datetime.fromisoformat(backup.time_retention_expires_at)
+    except ValueError:
+        return True  # a lock whose end we cannot read is still a lock
+    return (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) > now
+
+
+def copy_retry_token(backup_id: str, region: str) -> str:
+    """One copy per (backup, region), whatever event or delivery announces the backup."""
+    return retry_token("backup-completed", "copy", backup_id, region)
+
+
+def own_tags_named(mark: Mark | None, freeform_tags: Mapping[str, object] | None, defined_tags: Mapping[str, object] | None) -> str | None:
+    """The first of the function's own tags a caller tried to set, as `freeformTags.<key>` or `definedTags.<namespace>`."""
+    for key in (TRIGGER_TAG, TRIGGER_ID_TAG):
+        if key in (freeform_tags or {}):
+            return f"freeformTags.{key}"
+    if mark is not None and mark.namespace in (defined_tags or {}):
+        return f"definedTags.{mark.namespace}"
+    return None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from . import logs
 from .deadline import Deadline
 from .delivery import arrival_of, is_api_gateway
-from .errors import BackupError, InternalError
+from .errors import BackupError, InternalError, InvalidRequest
 from .replies import MAX_LISTED, Reply, reply_for
 from .results import CallResults
 from .settings import Settings, load_settings
@@ -21,6 +21,7 @@ from .sources import parse_trigger
 
 if TYPE_CHECKING:
     from .alerts import Alerts
+    from .domain import Trigger
     from .runner import JobRunner
 
 log = logs.configure()
@@ -113,9 +114,22 @@ def _run(
     arrival = arrival_of(ctx.Headers(), call_id=ctx.CallID() or "", method=ctx.Method(), http_headers=ctx.HTTPHeaders())
     record["delivery"] = arrival.delivery
     trigger = parse_trigger(_read_body(data), arrival)
+    _refuse_own_tags(trigger, settings)
     if trigger.ignored:
         return CallResults(trigger)
     return CallResults(trigger, _container(settings).runner.run(trigger, deadline))
+
+
+def _refuse_own_tags(trigger: Trigger, settings: Settings) -> None:
+    """The function's provenance tags and its mark are its alone: a request naming them is the caller's error."""
+    from .domain import BackupJob, own_tags_named
+    from .models import BackupRequest
+
+    for job in trigger.jobs:
+        if isinstance(job, BackupJob) and isinstance(job.target, BackupRequest):
+            named = own_tags_named(settings.mark, job.target.freeform_tags, job.target.defined_tags)
+            if named:
+                raise InvalidRequest(f"Invalid backup request: {named}: the function sets this tag itself; a request may not.")
 
 
 def _report(call: CallResults, reply: Reply, settings: Settings, deadline: Deadline, call_id: str, duration_ms: float) -> dict[str, Any]:
@@ -158,6 +172,8 @@ def log_fields(call: CallResults) -> dict[str, Any]:
             copies=[c.model_dump(by_alias=True, exclude_none=True) for c in life.copies or ()], pruned=(life.pruned or [])[:MAX_LISTED]
         )
         fields.update(kept=life.kept, dryRun=life.dry_run)
+        if life.counts is not None:
+            fields.update(prunedCount=life.counts.pruned, copiesPrunedCount=life.counts.copies_pruned)
     tests = [r.restore_test for r in call.results if r.restore_test]
     if tests:
         fields["restoreTests"] = [test.model_dump(by_alias=True, exclude_none=True) for test in tests[:MAX_LISTED]]

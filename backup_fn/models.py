@@ -123,10 +123,17 @@ class OciBackup(BaseModel):
     is_prevent_deletion_enabled: bool | None = None
     is_indefinite_retention_enabled: bool | None = None
     time_retention_expires_at: str | None = None
+    source_volume_backup_id: str | None = None
+    source_boot_volume_backup_id: str | None = None
 
     @property
     def source_id(self) -> str | None:
         return self.volume_id or self.boot_volume_id
+
+    @property
+    def copied_from(self) -> str | None:
+        """On a copy in another region: the backup it was copied from."""
+        return self.source_volume_backup_id or self.source_boot_volume_backup_id
 
 
 class OciBootVolumeAttachment(BaseModel):

@@ -7,6 +7,7 @@ import functools
 import logging
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -54,6 +55,8 @@ class Settings(BaseModel):
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], Field(alias="LOG_LEVEL")] = "INFO"
     restore_test_compartment_id: Annotated[str | None, Field(alias="RESTORE_TEST_COMPARTMENT_ID")] = None
     restore_tests_per_sweep: Annotated[int, Field(alias="RESTORE_TESTS_PER_SWEEP", ge=1, le=100)] = 1
+    adopt_unmarked_before: Annotated[datetime | None, Field(alias="ADOPT_UNMARKED_BEFORE")] = None
+    core_region_endpoints: Annotated[tuple[tuple[str, str], ...], Field(alias="OCI_CORE_REGION_ENDPOINTS")] = ()
     # Set by the Functions platform with the resource principal, not by the operator.
     region: Annotated[str | None, Field(alias="OCI_RESOURCE_PRINCIPAL_REGION", pattern=f"^{REGION.pattern}$")] = None
 
@@ -75,6 +78,38 @@ class Settings(BaseModel):
 
     def kms_key_for(self, region: str) -> str | None:
         return dict(self.copy_kms_key_ids).get(region)
+
+    def core_endpoint_for(self, region: str) -> str | None:
+        """Core Services' base URL in `region` (None: derived from the region, as the SDK does)."""
+        return dict(self.core_region_endpoints).get(region)
+
+    @field_validator("adopt_unmarked_before", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                when = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(f"{value[:40]!r} is not an RFC 3339 time like 2026-12-01T00:00:00Z") from None
+            if when.tzinfo is None:
+                raise ValueError(f"{value[:40]!r} names no time zone (end it with Z or an offset)")
+            return when
+        return value
+
+    @field_validator("core_region_endpoints", mode="before")
+    @classmethod
+    def _region_endpoints(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = []
+        for item in _items(value):
+            region, sep, url = (part.strip() for part in item.partition("="))
+            if not sep or not REGION.fullmatch(region) or not re.fullmatch(ENDPOINT_PATTERN[1:-1], url):
+                raise ValueError(f"{item[:80]!r} is not region=https://… (a region and its Core Services URL)")
+            pairs.append((region, url))
+        if len({region for region, _ in pairs}) != len(pairs):
+            raise ValueError("names a region more than once")
+        return tuple(pairs)
 
     @field_validator("allowed_compartment_ids", mode="before")
     @classmethod
@@ -175,6 +210,12 @@ class Settings(BaseModel):
             raise ValueError(f"COPY_KMS_KEY_IDS names {', '.join(strays)}, which COPY_TO_REGIONS does not list")
         if self.region is not None and self.region in self.copy_to_regions:
             raise ValueError(f"COPY_TO_REGIONS names {self.region}, the function's own region: a backup is already there")
+        if self.lifecycle_enabled and self.mark is None:
+            given = (("KEEP_LAST", self.keep_last), ("KEEP_DAYS", self.keep_days), ("COPY_TO_REGIONS", self.copy_to_regions))
+            keys = ", ".join(key for key, value in given if value)
+            raise ValueError(
+                f"{keys} needs MARK_TAG_NAMESPACE: without the function's mark no backup is its own, so nothing could be copied or pruned"
+            )
         return self
 
     @model_validator(mode="after")
@@ -192,6 +233,8 @@ def _items(value: str) -> list[str]:
 CONFIG_KEYS = tuple(str(field.alias) for field in Settings.model_fields.values())
 # Keys for running the function outside OCI, and the one the platform sets: no stack sets these.
 LOCAL_ONLY_KEYS = frozenset({"OCI_AUTH", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE"})
+# Other regions' Core endpoints, for copies made while running outside OCI.
+LOCAL_ONLY_KEYS |= {"OCI_CORE_REGION_ENDPOINTS"}
 PLATFORM_KEYS = frozenset({"OCI_RESOURCE_PRINCIPAL_REGION"})
 OPERATOR_KEYS = frozenset(CONFIG_KEYS) - LOCAL_ONLY_KEYS - PLATFORM_KEYS
 

@@ -19,9 +19,11 @@ from typing import Any
 import oci.regions
 
 from .faults import Recorded
+from .locks import refuse_if_locked
 from .operations import CORE_SERVICES, OCID, ApiError, Json, Response, Route, etag, not_found, now_text, required, route
 from .paging import MAX_PAGE_LIMIT, page, sorted_as_asked
 from .retry_tokens import RetryTokens
+from .tags import TagNamespaces, inherited
 from .volumes import Volumes
 
 MAX_COPIES_IN_PROGRESS = 10
@@ -70,6 +72,7 @@ class BlockStorage:
 
     def __post_init__(self) -> None:
         self.volumes = Volumes(self.seed)
+        self.tags = TagNamespaces.from_seed(self.seed)
         self.region = str(self.seed.get("region", "us-ashburn-1"))
         self.region_key = _short_code(self.region)
         for kind in KINDS:
@@ -167,11 +170,13 @@ class BlockStorage:
         if display_name is not None and (not isinstance(display_name, str) or not 1 <= len(display_name) <= 255):
             raise ApiError(400, "InvalidParameter", "displayName must be 1 to 255 characters.")
         operation = f"Create{kind.name}Backup"
+        self.tags.check(body.get("definedTags"))
         with self.lock:
             earlier = self.retry_tokens.earlier(operation, retry_token, body)
             if earlier is not None:
                 return self.view(earlier)
             source = self.resource(kind.collection, source_id)
+            freeform_tags, defined_tags = inherited(source, body)
             running = self._running_backup(source_id)
             if running:
                 raise ApiError(409, "Conflict", f"A backup of {source_id} is already in progress ({running}).")
@@ -189,8 +194,8 @@ class BlockStorage:
                 "timeRequestReceived": now,
                 "sizeInGBs": source.get("sizeInGBs"),
                 "kmsKeyId": body.get("kmsKeyId"),
-                "freeformTags": body.get("freeformTags") or {},
-                "definedTags": body.get("definedTags") or {},
+                "freeformTags": freeform_tags,
+                "definedTags": defined_tags,
                 "systemTags": {},
                 "expirationTime": None,
                 "_kind": kind.collection,
@@ -281,6 +286,7 @@ class BlockStorage:
         for tags in ("freeformTags", "definedTags"):
             if tags in body and not isinstance(body[tags], dict):
                 raise ApiError(400, "InvalidParameter", f"{tags} must be an object.")
+        self.tags.check(body.get("definedTags"))
         with self.lock:
             backup = self._here(backup_id, kind)
             if self.state_of(backup_id) == "TERMINATED":
@@ -301,6 +307,7 @@ class BlockStorage:
                 raise ApiError(409, "IncorrectState", f"Backup {backup_id} is {state}; it cannot be deleted until it is AVAILABLE.")
             if if_match is not None and if_match != etag(self.view(backup_id)):
                 raise ApiError(412, "NoEtagMatch", "The if-match value does not match the backup's current etag.")
+            refuse_if_locked(backup)
             backup["lifecycleState"] = "TERMINATED"
             self.received_at.pop(backup_id, None)
 

@@ -7,7 +7,9 @@ the resources a request names (its path, its query, the ids in its body)."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
+from io import BufferedIOBase
 
 
 @dataclass
@@ -30,6 +32,10 @@ class Fault:
     body_encoding: str = "utf-8"
     content_type: str = "text/html"
     trickle_seconds: float = 0.0
+    # Sends headers and all but the last `trickle_tail_bytes` of the body at once, then one byte every
+    # `trickle_tail_pause` seconds: a read that always sees progress and never ends.
+    trickle_tail_bytes: int = 0
+    trickle_tail_pause: float = 0.5
 
     def matches(self, operation: str, resources: set[str]) -> bool:
         return (self.operation in (None, operation)) and (self.resource_id is None or self.resource_id in resources)
@@ -64,6 +70,8 @@ class Recorded:
     opc_request_id: str = ""
     fault: Fault | None = None
     cut: bool = False
+    # The region whose endpoint was called (`/regions/<region>/…`); None: the emulator's own.
+    region: str | None = None
 
     @property
     def retry_token(self) -> str | None:
@@ -92,3 +100,27 @@ def resources_named(recorded: Recorded, params: dict[str, str]) -> set[str]:
     if isinstance(body, dict):
         named |= {str(body[key]) for key in ("volumeId", "bootVolumeId", "destinationRegion") if key in body}
     return named
+
+
+def trickle(out: BufferedIOBase, data: bytes, seconds: float, *, stopping: threading.Event) -> None:
+    """The body a few bytes at a time, spread over `seconds`: every read sees progress, the whole takes long."""
+    chunks = max(1, min(len(data), int(seconds / 0.05)))
+    size = -(-len(data) // chunks)
+    pause = seconds / chunks
+    for start in range(0, len(data), size):
+        out.write(data[start : start + size])
+        out.flush()
+        if stopping.wait(pause):
+            return
+
+
+def trickle_tail(out: BufferedIOBase, data: bytes, tail: int, pause: float, *, stopping: threading.Event) -> None:
+    """All but the last `tail` bytes at once, then one byte every `pause` seconds."""
+    head = max(0, len(data) - tail)
+    out.write(data[:head])
+    out.flush()
+    for index in range(head, len(data)):
+        if stopping.wait(pause):
+            return
+        out.write(data[index : index + 1])
+        out.flush()

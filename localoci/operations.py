@@ -53,6 +53,7 @@ class Response:
     raw: bytes | None = None
     content_type: str = "application/json"
     trickle_seconds: float = 0.0
+    trickle_tail: tuple[int, float] = (0, 0.0)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from .harness import REPO, Call, CallResult, FdkServer
 from .identity import create_identity
 from .restore_demo import run_restore_test
 from .samples import EVENTS_DIR, Sample, caller_status, describe, load_samples, problems, short_ocid, shorten_ocids
+from .tags import MARK_KEY, MARK_NAMESPACE, function_config
 
 SEED = Path(__file__).with_name("seed.json")
 CHAIN_VOLUME = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
@@ -32,7 +33,7 @@ DEMO_CONFIG = {
     "KEEP_LAST": "2",
     "FAILURE_TOPIC_ID": FAILURE_TOPIC,
     "METRICS_NAMESPACE": "volume_backup",
-    "MARK_TAG_NAMESPACE": "volume-backup-mark",
+    "MARK_TAG_NAMESPACE": "volume-backup-local",
     "RESTORE_TEST_COMPARTMENT_ID": "ocid1.compartment.oc1..aaaaaaaarestoretests00000000000000000000000000000000003",
 }
 WIDTH = 100
@@ -78,7 +79,7 @@ def sample_name(sample: Sample) -> str:
 
 def function_env(identity_env: dict[str, str], endpoint: str) -> dict[str, str]:
     endpoints = {name: endpoint for name in ("OCI_CORE_ENDPOINT", "OCI_NOTIFICATIONS_ENDPOINT", "OCI_TELEMETRY_ENDPOINT")}
-    return {**identity_env, **endpoints, **DEMO_CONFIG}
+    return {**identity_env, **endpoints, **function_config(endpoint), **DEMO_CONFIG}
 
 
 def print_config(config: dict[str, str], given: dict[str, str]) -> None:
@@ -111,8 +112,8 @@ def fate(backup: dict[str, Any], pruned_now: list[str], made_now: str, run: Run)
     """What became of one of the chain volume's backups, and whose doing it was."""
     if backup.get("sourceType") == "SCHEDULED":
         return "a backup policy's: never touched"
-    if "backup-trigger" not in backup.get("freeformTags", {}):
-        return "by hand (no backup-trigger tag): never touched"
+    if (backup.get("definedTags") or {}).get(MARK_NAMESPACE, {}).get(MARK_KEY) != backup["id"]:
+        return "by hand (not marked): never touched"
     ours = "ours, made by the chain" if backup["id"] == made_now else "ours"
     if backup["id"] in pruned_now:
         return f"{ours}: deleted by this call"
@@ -167,7 +168,7 @@ def run_chain(server: FdkServer, emulator: CoreEmulator, run: Run) -> int:
         emit(f"{DETAIL}{item['lifecycleState']:<12}{created:<12}{short_ocid(item['id']):<22}{fate(item, pruned, backup['id'], run)}")
     regions = ", ".join(copied["region"] for copied in answer.get("copies", []))
     if regions:
-        emit(f"{DETAIL}Copies in {regions}: never deleted (retention works in this region only)")
+        emit(f"{DETAIL}Copies in {regions}: marked there, and pruned there by the same rules")
     return 0
 
 

@@ -19,9 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from .blockstorage import BOOT_VOLUME, VOLUME, BlockStorage
 from .compute import Compute
-from .faults import DEFAULT_CODES, Fault, Recorded, resources_named, take_matching
+from .faults import DEFAULT_CODES, Fault, Recorded, resources_named, take_matching, trickle, trickle_tail
 from .notifications import Notifications
 from .operations import ApiError, Json, Response, Route, etag
+from .regions import RegionalBackups, split_region
 from .restores import Restores
 from .signatures import SignatureVerifier
 from .telemetry import Telemetry
@@ -57,6 +58,7 @@ class CoreEmulator:
             *self.notifications.routes(),
             *self.telemetry.routes(),
         ]
+        self.regional_routes: list[Route] = RegionalBackups(self.state).routes()
         self.verifier = SignatureVerifier(issuer_public_key_pem)
         self.latency = latency
         self.requests: list[Recorded] = []
@@ -161,7 +163,8 @@ class CoreEmulator:
             )
         if route is None:
             if path_known:
-                allowed = ", ".join(sorted({r.method for r in self.routes if r.pattern.match(recorded.path)}))
+                routes = self.regional_routes if recorded.region not in (None, self.state.region) else self.routes
+                allowed = ", ".join(sorted({r.method for r in routes if r.pattern.match(recorded.path)}))
                 message = f"{recorded.method} is not allowed on {recorded.path}."
                 return Response(405, {"code": "MethodNotAllowed", "message": message}, {"allow": allowed})
             return Response(404, {"code": "NotFound", "message": f"No operation at {recorded.method} {recorded.path}."})
@@ -188,12 +191,15 @@ class CoreEmulator:
         except ApiError as error:
             return Response(error.status, {"code": error.code, "message": error.message})
         response.trickle_seconds = trickle
+        if fault is not None and fault.trickle_tail_bytes:
+            response.trickle_tail = (fault.trickle_tail_bytes, fault.trickle_tail_pause)
         return response
 
     def _route(self, recorded: Recorded) -> tuple[Route | None, dict[str, str], bool]:
         """The route for the method and path; whether the path exists for some other method."""
         path_known = False
-        for route in self.routes:
+        elsewhere = recorded.region is not None and recorded.region != self.state.region
+        for route in self.regional_routes if elsewhere else self.routes:
             match = route.pattern.match(recorded.path)
             if match:
                 if route.method == recorded.method:
@@ -242,11 +248,13 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             split = urlsplit(self.path)
+            region, path = split_region(split.path)
             headers = {name.lower(): value for name, value in self.headers.items()}
             recorded = Recorded(
                 method=self.command,
                 target=self.path,
-                path=split.path,
+                path=path,
+                region=region,
                 query={name: values[0] for name, values in parse_qs(split.query).items()},
                 headers=headers,
                 body=body,
@@ -279,25 +287,16 @@ def _handler_for(emulator: CoreEmulator) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 if self.command == "HEAD" or not data:
                     return True
-                if response.trickle_seconds > 0:
-                    self._trickle(data, response.trickle_seconds)
+                if response.trickle_tail[0] > 0:
+                    trickle_tail(self.wfile, data, *response.trickle_tail, stopping=emulator._stopping)
+                elif response.trickle_seconds > 0:
+                    trickle(self.wfile, data, response.trickle_seconds, stopping=emulator._stopping)
                 else:
                     self.wfile.write(data)
             except OSError:
                 self.close_connection = True  # the client gave up (a delayed answer outlived its timeout)
                 return False
             return True
-
-        def _trickle(self, data: bytes, seconds: float) -> None:
-            """The body a few bytes at a time, spread over `seconds`: every read sees progress, the whole takes long."""
-            chunks = max(1, min(len(data), int(seconds / 0.05)))
-            size = -(-len(data) // chunks)
-            pause = seconds / chunks
-            for start in range(0, len(data), size):
-                self.wfile.write(data[start : start + size])
-                self.wfile.flush()
-                if emulator._stopping.wait(pause):
-                    return
 
         def _reset(self) -> None:
             """Close with RST, no answer: what a dropped connection looks like to the client."""

@@ -11,6 +11,7 @@ import pytest
 from localoci.emulator import CoreEmulator
 from localoci.harness import REPO, FdkServer
 from localoci.identity import LocalIdentity, create_identity
+from localoci.tags import function_config
 from tests.helpers import SEED
 
 
@@ -35,7 +36,7 @@ def start_function(tmp_path: Path, identity: LocalIdentity, emulator: CoreEmulat
 
     def start(name: str = "fn", **config: str) -> FdkServer:
         endpoints = {name: emulator.url for name in ("OCI_CORE_ENDPOINT", "OCI_NOTIFICATIONS_ENDPOINT", "OCI_TELEMETRY_ENDPOINT")}
-        env = {**identity.env(), **endpoints, **config}
+        env = {**identity.env(), **endpoints, **function_config(emulator.url), **config}
         server = FdkServer(REPO / "func.py", tmp_path / "fn", env, name=name).start()
         servers.append(server)
         return server

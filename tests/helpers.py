@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from oci._vendor import requests  # the HTTP stack the SDK itself ships and sign
 from localoci.emulator import CoreEmulator
 from localoci.harness import REPO
 from localoci.identity import LocalIdentity
+from localoci.tags import MARK_KEY, MARK_NAMESPACE
 
 SEED = REPO / "localoci" / "seed.json"
 
@@ -55,3 +57,12 @@ def eventually(condition: Callable[[], bool], *, within: float = 20.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def own_backup(emulator: CoreEmulator, kind: str = "volume", *, source_id: str, **fields: Any) -> str:
+    """A backup this function made before: the provenance freeform tags and the test deployment's mark
+    (its value the backup's own id); its id."""
+    backup_id = fields.pop("id", None) or f"ocid1.{'volumebackup' if kind == 'volume' else 'bootvolumebackup'}.oc1.iad.{uuid.uuid4().hex}"
+    defined = {**fields.pop("definedTags", {}), MARK_NAMESPACE: {MARK_KEY: backup_id}}
+    fields.setdefault("freeformTags", {"backup-trigger": "oci-events", "backup-trigger-id": f"earlier-{backup_id[-8:]}"})
+    return emulator.add_backup(kind, source_id=source_id, id=backup_id, definedTags=defined, **fields)

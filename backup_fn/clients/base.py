@@ -61,10 +61,11 @@ class OciClient:
     """Typed access to one service: a `BaseClient` per thread (its session and timeout are per call
     state), each call bounded by the deadline from its first byte sent to the last byte read."""
 
-    def __init__(self, credentials: Credentials, service: Service, endpoint: str | None) -> None:
+    def __init__(self, credentials: Credentials, service: Service, endpoint: str | None, region: str | None = None) -> None:
         self.credentials = credentials
         self.service = service
         self.endpoint = endpoint.rstrip("/") if endpoint else None
+        self.region = region  # another region than the signer's: its endpoint derived from the template
         self._local = threading.local()
 
     def _client(self) -> tuple[BaseClient, DeadlineAdapter, Any]:
@@ -90,6 +91,8 @@ class OciClient:
                 circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
                 timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
             )
+            if self.endpoint is None and self.region is not None:
+                client.set_region(self.region)
             adapter = DeadlineAdapter(self.service.name)
             client.session.mount("https://", adapter)
             client.session.mount("http://", adapter)

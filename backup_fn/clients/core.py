@@ -15,7 +15,8 @@ from .base import OciClient, Operation, Service, parse, parse_list
 from .signer import Credentials
 
 CORE = Service("blockstorage", "/20160918", "https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}", "iaas")
-LIST_PAGE_SIZE = 100
+# OCI's largest page: a volume with thousands of backups is read in a few round trips.
+LIST_PAGE_SIZE = 1000
 
 
 class KindOperations(NamedTuple):
@@ -106,8 +107,16 @@ class BackupReply(NamedTuple):
 
 
 class CoreClient:
-    def __init__(self, credentials: Credentials, endpoint: str | None) -> None:
-        self._oci = OciClient(credentials, CORE, endpoint)
+    def __init__(self, credentials: Credentials, endpoint: str | None, region: str | None = None) -> None:
+        self._oci = OciClient(credentials, CORE, endpoint, region)
+        self._regions: dict[str, CoreClient] = {}
+
+    def in_region(self, region: str, endpoint: str | None) -> CoreClient:
+        """Core Services in another region (a copy is read, tagged and deleted there), made once."""
+        made = self._regions.get(region)
+        if made is None:
+            made = self._regions[region] = CoreClient(self._oci.credentials, endpoint, region)
+        return made
 
     def get_volume(self, kind: Kind, volume_id: str, deadline: Deadline) -> OciVolume:
         reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].get_volume, path_params={"id": volume_id})

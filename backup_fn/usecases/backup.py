@@ -3,13 +3,14 @@ and its opt-out tag, and its backup created exactly once (the job's retry token)
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..answers import BackupAnswer, BackupOutcome
 from ..deadline import Deadline
-from ..domain import BackupJob, InstanceRef, Trigger
+from ..domain import BackupJob, InstanceRef, Mark, Trigger
 from ..errors import BackupError, BackupInProgress, CompartmentNotAllowed
 from ..models import KINDS, BackupRequest, Kind, OciBackup, OciVolume
 from ..results import JobResult
@@ -18,6 +19,8 @@ from ..settings import Settings
 if TYPE_CHECKING:
     from ..clients.core import CoreClient
     from .restore_test import RestoreTests
+
+log = logging.getLogger("backup_fn")
 
 IN_PROGRESS_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 OPT_OUT_VALUES = frozenset({"true", "yes", "1"})
@@ -66,7 +69,8 @@ class Backup:
         body = request.api_body()
         body.setdefault("type", self.settings.backup_type)
         body.setdefault("displayName", default_display_name(volume, trigger.time))
-        body["freeformTags"] = {**trigger.tags(), **(request.freeform_tags or {})}
+        # The function's own tags win: a caller naming them was refused before any job, and a volume's do not count.
+        body["freeformTags"] = {**(request.freeform_tags or {}), **trigger.tags()}
         try:
             created = self.core.create_backup(kind, body, retry_token, deadline)
         except BackupInProgress as conflict:
@@ -74,12 +78,21 @@ class Backup:
             if existing is None:
                 raise
             outcome: BackupOutcome = "existing" if trigger.made(existing) else "in-progress"
+            marked = self.mark(kind, existing, deadline) if outcome == "existing" else None
             return JobResult(
-                request.resource_id, backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome)
+                request.resource_id,
+                backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome, marked=marked),
             )
+        marked = self.mark(kind, created.backup, deadline)
         return JobResult(
-            request.resource_id, backup=BackupAnswer.from_backup(created.backup, opc_request_id=created.request_id, outcome="created")
+            request.resource_id,
+            backup=BackupAnswer.from_backup(created.backup, opc_request_id=created.request_id, outcome="created", marked=marked),
         )
+
+    def mark(self, kind: Kind, backup: OciBackup, deadline: Deadline) -> bool | None:
+        """Sets the function's mark on a backup it made (its defined tags kept, the mark's value its own id).
+        A failure leaves it unmarked, which is safe (never pruned, never copied) and is reported, not fatal."""
+        return set_mark(self.core, self.settings.mark, kind, backup, deadline)
 
     def _resolve(self, target: BackupRequest | InstanceRef, deadline: Deadline) -> BackupRequest:
         if isinstance(target, BackupRequest):
@@ -113,6 +126,25 @@ class Backup:
         except BackupError:
             pass
         return running
+
+
+def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup, deadline: Deadline) -> bool | None:
+    """True once `backup` carries `mark`, False when setting it failed (logged), None without a mark configured."""
+    if mark is None:
+        return None
+    if mark.is_on(backup.id, backup.defined_tags):
+        return True
+    tags = {namespace: dict(keys) for namespace, keys in backup.defined_tags.items()}
+    tags.setdefault(mark.namespace, {}).update(mark.tags_for(backup.id)[mark.namespace])
+    try:
+        core.update_backup_tags(kind, backup.id, defined_tags=tags, deadline=deadline)
+    except BackupError as error:
+        log.warning(
+            "backup left unmarked: it is kept, never pruned or copied",
+            extra={"backupId": backup.id, "errorCode": error.code, "error": error.message, "opcRequestId": error.opc_request_id},
+        )
+        return False
+    return True
 
 
 def default_display_name(volume: OciVolume, when: datetime) -> str:

@@ -46,6 +46,7 @@ locals {
     # Restore tests (their keys are longer than the column above).
     RESTORE_TEST_COMPARTMENT_ID = var.restore_test_compartment_id
     RESTORE_TESTS_PER_SWEEP     = var.restore_tests_per_sweep
+    ADOPT_UNMARKED_BEFORE      = var.adopt_unmarked_before
   }
   function_config = { for key, value in local.function_config_values : key => value if value != "" }
 

@@ -228,6 +228,12 @@ variable "keep_days" {
   description = "KEEP_DAYS: delete the function's backups older than this many days, never below KEEP_LAST."
 }
 
+variable "adopt_unmarked_before" {
+  type        = string
+  default     = ""
+  description = "ADOPT_UNMARKED_BEFORE: RFC 3339 time; backups with the old backup-trigger tag made before it are adopted (marked, then pruned like the function's own). Empty: never adopted, kept for ever."
+}
+
 variable "prune_dry_run" {
   type        = string
   default     = ""

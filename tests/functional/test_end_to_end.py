@@ -58,6 +58,7 @@ def test_direct_request_creates_the_backup_it_asks_for(function, emulator):
         "compartmentId",
         "timeCreated",
         "opcRequestId",
+        "marked",
         "outcome",
     }
 
@@ -73,11 +74,11 @@ def test_event_backup_gets_a_readable_name_the_default_type_and_source_tags(func
     assert body["displayName"] == sent["displayName"]
 
 
-def test_caller_tags_are_merged_over_the_source_tags(function, emulator):
-    payload = {"volumeId": sample("request-volume.json").payload["volumeId"], "freeformTags": {"backup-trigger": "nightly", "owner": "dba"}}
+def test_caller_tags_are_kept_beside_the_function_s_own(function, emulator):
+    payload = {"volumeId": sample("request-volume.json").payload["volumeId"], "freeformTags": {"owner": "dba"}}
     function.call(Call(body=json.dumps(payload).encode()))
     sent = json.loads(creates(emulator)[0].body)
-    assert sent["freeformTags"]["backup-trigger"] == "nightly"
+    assert sent["freeformTags"]["backup-trigger"] == "direct"
     assert sent["freeformTags"]["owner"] == "dba"
     assert "backup-trigger-id" in sent["freeformTags"]
 

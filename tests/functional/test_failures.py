@@ -235,6 +235,20 @@ def test_an_answer_that_trickles_in_is_cut_at_the_deadline(start_function, emula
     assert function.alive()
 
 
+@pytest.mark.parametrize("operation", ["GetVolume", "CreateVolumeBackup"])
+def test_an_answer_whose_last_bytes_trickle_in_is_cut_at_the_deadline(start_function, emulator, operation):
+    function = start_function()
+    s = sample("request-volume.json")
+    # Headers and all but the last 40 bytes at once (content-length says how many follow), then a byte every half second.
+    emulator.add_fault(operation=operation, trickle_tail_bytes=40, trickle_tail_pause=0.5, times=None)
+    result = function.call(Call(body=s.body, delivery="events", deadline_seconds=5))
+    assert result.status == 502
+    assert result.json["code"] == "DeadlineExceeded"
+    trickled = [r for r in emulator.requests if r.operation == operation]
+    assert trickled and eventually(lambda: all(r.cut for r in trickled)), "the function answered, yet the emulator saw no cut"
+    assert function.alive()
+
+
 def test_an_upstream_html_page_is_never_pasted_into_the_answer(start_function, emulator):
     function = start_function()
     page = "<!DOCTYPE html><html><body><h1>403 Forbidden</h1><p>" + "proxy details " * 200 + "</p></body></html>"

@@ -13,6 +13,7 @@ import pytest
 from localoci.emulator import VOLUME
 from localoci.harness import Call
 from localoci.samples import sample
+from tests.helpers import own_backup
 
 pytestmark = pytest.mark.functional
 
@@ -118,12 +119,12 @@ def test_keep_last_deletes_the_oldest_own_backups_and_nothing_else(start_functio
 
 def test_keep_days_deletes_only_own_backups_older_than_that_and_never_the_newest(start_function, emulator):
     # A volume whose backups are all made here, at ages relative to now.
-    finished = emulator.add_backup(source_id=SPARE, timeCreated=ago(0.01), freeformTags=OURS)
-    young = emulator.add_backup(source_id=SPARE, timeCreated=ago(3), freeformTags=OURS)
-    old = [emulator.add_backup(source_id=SPARE, timeCreated=ago(days), freeformTags=OURS) for days in (8, 40)]
+    finished = own_backup(emulator, source_id=SPARE, timeCreated=ago(0.01), freeformTags=OURS)
+    young = own_backup(emulator, source_id=SPARE, timeCreated=ago(3), freeformTags=OURS)
+    old = [own_backup(emulator, source_id=SPARE, timeCreated=ago(days), freeformTags=OURS) for days in (8, 40)]
     old_not_ours = emulator.add_backup(source_id=SPARE, timeCreated=ago(60), freeformTags={})
-    old_policy = emulator.add_backup(source_id=SPARE, timeCreated=ago(60), freeformTags=OURS, sourceType="SCHEDULED")
-    old_faulty = emulator.add_backup(source_id=SPARE, timeCreated=ago(50), freeformTags=OURS, lifecycleState="FAULTY")
+    old_policy = own_backup(emulator, source_id=SPARE, timeCreated=ago(60), freeformTags=OURS, sourceType="SCHEDULED")
+    old_faulty = own_backup(emulator, source_id=SPARE, timeCreated=ago(50), freeformTags=OURS, lifecycleState="FAULTY")
     function = start_function(KEEP_DAYS="7")
     answer = function.call(Call(body=finished_event(finished), delivery="events")).json
     assert sorted(answer["pruned"]) == sorted(old)
@@ -133,8 +134,8 @@ def test_keep_days_deletes_only_own_backups_older_than_that_and_never_the_newest
 
 
 def test_keep_days_alone_never_deletes_the_newest_even_when_it_is_old(start_function, emulator):
-    newest = emulator.add_backup(source_id=SPARE, timeCreated=ago(30), freeformTags=OURS)
-    older = emulator.add_backup(source_id=SPARE, timeCreated=ago(31), freeformTags=OURS)
+    newest = own_backup(emulator, source_id=SPARE, timeCreated=ago(30), freeformTags=OURS)
+    older = own_backup(emulator, source_id=SPARE, timeCreated=ago(31), freeformTags=OURS)
     function = start_function(KEEP_DAYS="7")
     answer = function.call(Call(body=finished_event(newest), delivery="events")).json
     assert (answer["pruned"], answer["kept"]) == ([older], 1)
@@ -142,9 +143,9 @@ def test_keep_days_alone_never_deletes_the_newest_even_when_it_is_old(start_func
 
 def test_keep_last_and_keep_days_together_across_pages(start_function, emulator):
     emulator.state.max_page_size = 2
-    finished = emulator.add_backup(source_id=SPARE, timeCreated=ago(0.01), freeformTags=OURS)
-    recent = [emulator.add_backup(source_id=SPARE, timeCreated=ago(day), freeformTags=OURS) for day in (1, 2)]
-    old = [emulator.add_backup(source_id=SPARE, timeCreated=ago(day), freeformTags=OURS) for day in (6, 9, 12, 15)]
+    finished = own_backup(emulator, source_id=SPARE, timeCreated=ago(0.01), freeformTags=OURS)
+    recent = [own_backup(emulator, source_id=SPARE, timeCreated=ago(day), freeformTags=OURS) for day in (1, 2)]
+    old = [own_backup(emulator, source_id=SPARE, timeCreated=ago(day), freeformTags=OURS) for day in (6, 9, 12, 15)]
     function = start_function(KEEP_LAST="2", KEEP_DAYS="5")
     answer = function.call(Call(body=finished_event(finished), delivery="events")).json
     # The two newest stay by KEEP_LAST, the third by KEEP_DAYS; the four older than 5 days go.
@@ -166,12 +167,15 @@ def test_dry_run_answers_what_would_go_and_deletes_nothing(start_function, emula
     assert all(b["lifecycleState"] == "AVAILABLE" for b in emulator.backups_for(LEDGER))
 
 
-def test_an_already_deleted_backup_counts_as_pruned(start_function, emulator):
+def test_a_backup_another_call_deleted_first_is_not_counted_as_this_call_s(start_function, emulator):
     emulator.add_fault(operation="DeleteVolumeBackup", resource_id=SEEDED_OWN[0], status=404)
-    function = start_function(KEEP_LAST="2")
+    function = start_function(KEEP_LAST="2", METRICS_NAMESPACE="volume_backup")
     answer = function.call(Call(body=finished_event(), delivery="events")).json
-    assert sorted(answer["pruned"]) == sorted(SEEDED_OWN[:2])
+    assert answer["pruned"] == [SEEDED_OWN[1]]
+    assert answer["counts"] == {"pruned": 1, "failures": 0, "copiesPruned": 0}
     assert "failures" not in answer
+    deleted = [m for m in emulator.metrics if m["name"] == "BackupsDeleted"]
+    assert [m["datapoints"][0]["value"] for m in deleted] == [1]
 
 
 def test_throttled_copies_are_retried_within_the_deadline(start_function, emulator):
@@ -197,7 +201,7 @@ def test_copies_throttled_until_the_deadline_are_answered_as_transient(start_fun
 def test_the_emulator_s_own_copy_limit_is_throttling_too(start_function, emulator):
     emulator.state.available_after = 60
     for n in range(10):
-        source = emulator.add_backup(source_id=LEDGER, timeCreated=ago(10 + n), freeformTags=OURS)
+        source = own_backup(emulator, source_id=LEDGER, timeCreated=ago(10 + n), freeformTags=OURS)
         emulator.state.copy_backup(VOLUME, source, {"destinationRegion": "us-phoenix-1"}, None)  # ten copies still running
     function = start_function(COPY_TO_REGIONS="us-phoenix-1", DEADLINE_MARGIN_SECONDS="0.5")
     result = function.call(Call(body=finished_event(), delivery="events", deadline_seconds=2))
@@ -206,7 +210,7 @@ def test_the_emulator_s_own_copy_limit_is_throttling_too(start_function, emulato
 
 
 def test_a_faulty_backup_is_a_failure_of_its_trigger(start_function, emulator):
-    faulty = emulator.add_backup(source_id=LEDGER, lifecycleState="FAULTY", freeformTags=OURS)
+    faulty = own_backup(emulator, source_id=LEDGER, lifecycleState="FAULTY", freeformTags=OURS)
     function = start_function(COPY_TO_REGIONS="us-phoenix-1", KEEP_LAST="1")
     result = function.call(Call(body=finished_event(faulty), delivery="events"))
     assert result.status == 200  # a redelivery cannot mend it
@@ -215,7 +219,7 @@ def test_a_faulty_backup_is_a_failure_of_its_trigger(start_function, emulator):
 
 
 def test_a_backup_not_yet_available_asks_for_a_redelivery(start_function, emulator):
-    running = emulator.add_backup(source_id=LEDGER, lifecycleState="CREATING", freeformTags=OURS)
+    running = own_backup(emulator, source_id=LEDGER, lifecycleState="CREATING", freeformTags=OURS)
     function = start_function(COPY_TO_REGIONS="us-phoenix-1")
     result = function.call(Call(body=finished_event(running), delivery="events"))
     assert result.status == 502

@@ -85,7 +85,8 @@ def test_make_run_says_who_deleted_each_of_the_chain_volumes_backups(make_run):
     assert fates.count("ours: deleted by event-createvolumebackup-end") == 2
     assert "a backup policy's: never touched" in fates
     assert "ours, made by the chain: kept" in fates
-    assert any("never deleted" in line and "eu-frankfurt-1" in line for line in retention)
+    assert "by hand (not marked): never touched" in fates
+    assert any("pruned there by the same rules" in line and "eu-frankfurt-1" in line for line in retention)
 
 
 def test_make_invoke_prints_the_whole_answer():

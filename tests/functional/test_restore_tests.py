@@ -26,7 +26,7 @@ APPDATA = "ocid1.volume.oc1.iad.abuwcljrappdata000000000000000000000000000000000
 OWN = "ocid1.volumebackup.oc1.iad.abuwcljrledgerrestoreme00000000000000000000000000000007"
 OWN_BOOT = "ocid1.bootvolumebackup.oc1.iad.abuwcljrbatch01restoreme000000000000000000000000002"
 FOREIGN = "ocid1.volumebackup.oc1.iad.abuwcljrledgermanual0000000000000000000000000000000004"
-NAMESPACE, KEY = "volume-backup-mark", "resource"
+NAMESPACE, KEY = "volume-backup-local", "resource"
 CONFIG = {
     "MARK_TAG_NAMESPACE": NAMESPACE,
     "RESTORE_TEST_COMPARTMENT_ID": RESTORE,
@@ -213,7 +213,9 @@ def test_a_test_volume_in_another_compartment_is_an_ordinary_volume_and_is_backe
         assert result.json["outcome"] == "created"
         assert emulator.volume(volume_id)["lifecycleState"] == "AVAILABLE"
     assert [json.loads(r.body)["volumeId"] for r in requests_of(emulator, "CreateVolumeBackup")] == [elsewhere, APPDATA]
-    assert requests_of(emulator, "DeleteVolume", "UpdateVolumeBackup") == []
+    assert requests_of(emulator, "DeleteVolume") == []
+    # The only backups tagged are the two new ones, with the function's mark: no verdict was recorded anywhere.
+    assert all(OWN not in r.target for r in requests_of(emulator, "UpdateVolumeBackup"))
 
 
 def test_a_request_naming_a_volume_of_the_restore_test_compartment_backs_nothing_up(start_function, emulator, own_backup):
@@ -267,7 +269,7 @@ def test_restore_tests_off_are_acknowledged_and_without_the_mark_a_configuration
     assert result.status == 200
     assert result.json["ignored"] is True
     assert "RESTORE_TEST_COMPARTMENT_ID is unset" in result.json["reason"]
-    unmarked = start_function("unmarked", RESTORE_TEST_COMPARTMENT_ID=RESTORE)
+    unmarked = start_function("unmarked", RESTORE_TEST_COMPARTMENT_ID=RESTORE, MARK_TAG_NAMESPACE="")
     result = unmarked.call(restore_test(OWN))
     assert result.json["code"] == "InvalidConfiguration"
     assert "RESTORE_TEST_COMPARTMENT_ID needs MARK_TAG_NAMESPACE" in result.json["message"]

@@ -27,7 +27,10 @@ class Called(NamedTuple):
 
 
 class FakeCore(CoreClient):
-    def __init__(self, volumes: tuple[OciVolume, ...] = (), backups: tuple[OciBackup, ...] = ()) -> None:  # no super(): no SDK
+    def __init__(
+        self, volumes: tuple[OciVolume, ...] = (), backups: tuple[OciBackup, ...] = (), *, region: str = "us-ashburn-1"
+    ) -> None:  # no super(): no SDK
+        self.region = region
         self.volumes = {volume.id: volume for volume in volumes}
         self.backups = {backup.id: backup for backup in backups}
         self.boot_volumes: dict[str, str] = {}  # instance id → its boot volume's id
@@ -35,6 +38,17 @@ class FakeCore(CoreClient):
         self._errors: dict[tuple[str, str | None], list[BackupError]] = {}
         self._ids = itertools.count(1)
         self.volumes_made: dict[str, str] = {}  # retry token → the volume it restored
+        self.regions: dict[str, FakeCore] = {}
+
+    def in_region(self, region: str, endpoint: str | None) -> FakeCore:
+        """Another region's Core: its own backups (the copies sent there), the same record of calls."""
+        made = self.regions.get(region)
+        if made is None:
+            made = self.regions[region] = FakeCore(region=region)
+            made.calls = self.calls
+            made._errors = self._errors
+            made._ids = self._ids
+        return made
 
     def fail(self, method: str, error: BackupError, resource_id: str | None = None, times: int = 1) -> None:
         """The next `times` calls of `method` (about `resource_id`, or any) raise `error`."""
@@ -61,7 +75,7 @@ class FakeCore(CoreClient):
         self._call("create_backup", source_id, kind=kind.name, body=body, retry_token=retry_token)
         made = OciBackup.model_validate(
             {
-                **{key: value for key, value in body.items() if key in ("type", "displayName", "freeformTags")},
+                **{key: value for key, value in body.items() if key in ("type", "displayName", "freeformTags", "definedTags")},
                 "id": f"ocid1.{kind.backup_ocid.types[0]}.oc1.iad.made{next(self._ids):04d}",
                 "lifecycleState": "REQUEST_RECEIVED",
                 kind.id_field: source_id,
@@ -95,8 +109,37 @@ class FakeCore(CoreClient):
         deadline: Deadline,
     ) -> BackupReply:
         self._call("copy_backup", backup_id, region=region, display_name=display_name, kms_key_id=kms_key_id, retry_token=retry_token)
-        copied = OciBackup(id=f"ocid1.{kind.backup_ocid.types[0]}.oc1.{region}.copy{next(self._ids):04d}", lifecycle_state="CREATING")
+        source = self.backups[backup_id]
+        copied = source.model_copy(
+            update={
+                "id": f"ocid1.{kind.backup_ocid.types[0]}.oc1.{region}.copy{next(self._ids):04d}",
+                "lifecycle_state": "CREATING",
+                "source_volume_backup_id": backup_id if kind.name == "volume" else None,
+                "source_boot_volume_backup_id": backup_id if kind.name == "bootVolume" else None,
+            }
+        )
+        self.in_region(region, None).backups[copied.id] = copied
         return BackupReply(copied, "req-copy")
+
+    def update_backup_tags(
+        self,
+        kind: Kind,
+        backup_id: str,
+        *,
+        freeform_tags: dict[str, str] | None = None,
+        defined_tags: dict[str, dict[str, object]] | None = None,
+        deadline: Deadline,
+    ) -> BackupReply:
+        self._call("update_backup_tags", backup_id, region=self.region, freeform_tags=freeform_tags, defined_tags=defined_tags)
+        if backup_id not in self.backups:
+            raise NotFound(f"{backup_id} not found.", opc_request_id="req-update")
+        update: dict[str, Any] = {}
+        if freeform_tags is not None:
+            update["freeform_tags"] = freeform_tags
+        if defined_tags is not None:
+            update["defined_tags"] = defined_tags
+        self.backups[backup_id] = self.backups[backup_id].model_copy(update=update)
+        return BackupReply(self.backups[backup_id], "req-update")
 
     def delete_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> str | None:
         self._call("delete_backup", backup_id, kind=kind.name)
@@ -110,23 +153,6 @@ class FakeCore(CoreClient):
         if instance_id not in self.boot_volumes:
             raise NotFound(f"Instance {instance_id} has no attached boot volume.")
         return self.boot_volumes[instance_id]
-
-    def update_backup_tags(
-        self,
-        kind: Kind,
-        backup_id: str,
-        *,
-        freeform_tags: dict[str, str] | None = None,
-        defined_tags: dict[str, dict[str, object]] | None = None,
-        deadline: Deadline,
-    ) -> BackupReply:
-        self._call("update_backup_tags", backup_id, freeform_tags=freeform_tags, defined_tags=defined_tags)
-        if backup_id not in self.backups:
-            raise NotFound(f"{backup_id} not found.")
-        changes: dict[str, Any] = {"freeform_tags": freeform_tags, "defined_tags": defined_tags}
-        updated = self.backups[backup_id].model_copy(update={k: v for k, v in changes.items() if v is not None})
-        self.backups[backup_id] = updated
-        return BackupReply(updated, "req-update-backup")
 
     def create_volume(self, kind: Kind, body: dict[str, Any], retry_token: str, deadline: Deadline) -> OciVolume:
         """A restore: the volume starts PROVISIONING (tests move it on); the same token gives the same volume."""

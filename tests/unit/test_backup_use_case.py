@@ -223,3 +223,37 @@ def test_create_takes_a_volume_already_read_and_reads_nothing_again():
     assert core.calls[0].details["retry_token"] == "sweep-token"
     assert result.backup is not None and result.backup.outcome == "created"
     assert KINDS["volume"].id_field in core.calls[0].details["body"]
+
+
+MARKED = {"MARK_TAG_NAMESPACE": "volume-backup-test"}
+
+
+def test_a_new_backup_gets_the_mark_with_its_own_id_beside_the_tags_it_has():
+    backup, core = use_case(**MARKED)
+    result = run(backup, trigger_for(request(definedTags={"Operations": {"CostCenter": "42"}})))
+    assert result.backup is not None and result.backup.marked is True
+    (update,) = core.called("update_backup_tags")
+    assert update.resource_id == result.backup.id
+    assert update.details["defined_tags"] == {"Operations": {"CostCenter": "42"}, "volume-backup-test": {"resource": result.backup.id}}
+
+
+def test_a_redelivery_that_finds_its_backup_again_marks_it_only_if_it_is_not_yet():
+    backup, core = use_case(**MARKED)
+    core.fail("update_backup_tags", ServiceUnavailable("UpdateVolumeBackup failed: 503"))
+    first = run(backup, trigger_for(request()))
+    assert first.backup is not None and first.backup.marked is False  # kept unmarked: safe, and said
+    made = core.backups[first.backup.id]
+    core.fail("create_backup", BackupInProgress("CreateVolumeBackup failed: 409 Conflict"))
+    again = run(backup, trigger_for(request()))
+    assert again.backup is not None and (again.backup.outcome, again.backup.marked) == ("existing", True)
+    assert core.backups[made.id].defined_tags == {"volume-backup-test": {"resource": made.id}}
+    core.fail("create_backup", BackupInProgress("CreateVolumeBackup failed: 409 Conflict"))
+    run(backup, trigger_for(request()))
+    assert len(core.called("update_backup_tags")) == 2  # the third delivery found it marked
+
+
+def test_without_a_mark_configured_nothing_is_tagged_after_the_create():
+    backup, core = use_case()
+    result = run(backup, trigger_for(request()))
+    assert result.backup is not None and result.backup.marked is None
+    assert core.called("update_backup_tags") == []

@@ -8,7 +8,7 @@ import pytest
 
 from backup_fn.answers import BackupAnswer, CopyAnswer, Failure
 from backup_fn.deadline import Deadline
-from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, LifecycleJob, Trigger, retry_token
+from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, LifecycleJob, Mark, Trigger, copy_retry_token
 from backup_fn.errors import BackupFaulty, BackupNotReady, DeadlineExceeded, NotFound, OciRejected, ServiceUnavailable, Throttled
 from backup_fn.models import KINDS, OciBackup
 from backup_fn.results import JobResult
@@ -20,14 +20,17 @@ VOLUME = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000
 PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
 PHOENIX_KEY = "ocid1.key.oc1.phx.aaaaaaaaphoenixkey000000000000000000000000000000000000001"
 EVENT_ID = "event-finished-1"
+MARK = Mark("volume-backup-test", "resource")
 
 
 def backup(name: str, age_days: float, *, ours: bool = True, state: str = "AVAILABLE") -> OciBackup:
-    """A backup of VOLUME made `age_days` ago. `ours` gives it this function's mark: today the
-    provenance freeform tags. The one place to change when the mark changes."""
+    """A backup of VOLUME made `age_days` ago. `ours` gives it this function's mark (and the freeform
+    provenance tags people read)."""
     tags = {TRIGGER_TAG: "oci-events", TRIGGER_ID_TAG: f"event-{name}"} if ours else {}
+    backup_id = f"ocid1.volumebackup.oc1.iad.{name}"
     return OciBackup(
-        id=f"ocid1.volumebackup.oc1.iad.{name}",
+        id=backup_id,
+        defined_tags=MARK.tags_for(backup_id) if ours else {},
         lifecycle_state=state,
         display_name=f"ledger {name}",
         volume_id=VOLUME,
@@ -48,7 +51,8 @@ def run(finished: OciBackup = FINISHED, *others: OciBackup, seconds: float = 30.
     trigger = Trigger("backup-completed", "direct", EVENT_ID, datetime.now(UTC), jobs=(LifecycleJob(KINDS["volume"], finished.id),))
     (job,) = trigger.jobs
     assert isinstance(job, LifecycleJob)
-    return Lifecycle(core, load_settings(config)).run(job, trigger, Deadline(at=time.monotonic() + seconds)), core
+    settings = load_settings({"MARK_TAG_NAMESPACE": MARK.namespace, **config})
+    return Lifecycle(core, settings).run(job, trigger, Deadline(at=time.monotonic() + seconds)), core
 
 
 def names(ids: list[str] | None) -> list[str]:
@@ -59,7 +63,7 @@ def test_a_backup_this_function_did_not_make_is_skipped_and_nothing_else_is_read
     foreign = backup("foreign", 0, ours=False)
     result, core = run(foreign, *HISTORY, COPY_TO_REGIONS="us-phoenix-1", KEEP_LAST="2")
     assert result == JobResult(
-        foreign.id, skip_reason=f"{foreign.id} was not made by this function (no backup-trigger tag, or a policy backup)."
+        foreign.id, skip_reason=f"{foreign.id} was not made by this function (no valid mark of this deployment, or a policy backup)."
     )
     assert [c.method for c in core.calls] == ["get_backup"]
 
@@ -97,14 +101,14 @@ def test_without_copies_or_retention_there_is_nothing_to_do():
     assert [c.method for c in core.calls] == ["get_backup"]
 
 
-def test_copies_go_to_each_region_once_per_event_with_that_region_s_key():
+def test_copies_go_to_each_region_once_per_backup_with_that_region_s_key_and_are_marked_there():
     result, core = run(COPY_TO_REGIONS="us-phoenix-1,eu-frankfurt-1", COPY_KMS_KEY_IDS=f"us-phoenix-1={PHOENIX_KEY}")
     assert [c.details for c in core.called("copy_backup")] == [
         {
             "region": region,
             "display_name": "ledger finished",
             "kms_key_id": key,
-            "retry_token": retry_token("backup-completed", EVENT_ID, FINISHED.id, region),
+            "retry_token": copy_retry_token(FINISHED.id, region),
         }
         for region, key in (("us-phoenix-1", PHOENIX_KEY), ("eu-frankfurt-1", None))
     ]
@@ -117,7 +121,13 @@ def test_copies_go_to_each_region_once_per_event_with_that_region_s_key():
     ]
     assert all(c.id and c.region in c.id for c in copies)
     assert (result.lifecycle.pruned, result.lifecycle.kept, result.lifecycle.dry_run) == (None, None, None)
-    assert core.called("backups_of") == []
+    # Each region's copies are read there first, and each new copy is marked there with its own id.
+    assert [c.details["kind"] for c in core.called("backups_of")] == ["volume", "volume"]
+    marked = core.called("update_backup_tags")
+    assert [(c.resource_id, c.details["region"]) for c in marked] == [(copy.id, copy.region) for copy in copies]
+    for copy in copies:
+        region = core.regions[copy.region]
+        assert copy.id and MARK.is_on(copy.id, region.backups[copy.id].defined_tags)
 
 
 def test_a_failed_copy_is_reported_and_the_rest_still_happens():
@@ -128,7 +138,7 @@ def test_a_failed_copy_is_reported_and_the_rest_still_happens():
     assert result.lifecycle is not None
     assert result.lifecycle.copies == [
         CopyAnswer(region="us-phoenix-1", outcome="failed", code="TooManyRequests", message=throttled.message),
-        CopyAnswer(region="eu-frankfurt-1", outcome="created", id=result.lifecycle.copies[1].id, lifecycle_state="CREATING"),
+        CopyAnswer(region="eu-frankfurt-1", outcome="created", id=result.lifecycle.copies[1].id, lifecycle_state="CREATING", marked=True),
     ]
     assert result.error is throttled
     assert names(result.lifecycle.pruned) == ["d2", "d3"]
@@ -158,12 +168,13 @@ def test_a_failed_delete_is_a_failure_and_the_backup_counts_as_kept():
     assert result.error is refused
 
 
-def test_a_backup_already_gone_counts_as_deleted():
+def test_a_backup_another_call_deleted_first_is_not_counted_as_this_call_s():
     core = FakeCore(backups=(FINISHED, *HISTORY))
     core.fail("delete_backup", NotFound("gone"), resource_id=HISTORY[1].id)
     result, _ = run(core=core, KEEP_LAST="2")
-    assert result.lifecycle is not None
-    assert (names(result.lifecycle.pruned), result.lifecycle.kept, result.lifecycle.failures, result.error) == (["d2", "d3"], 2, None, None)
+    assert result.lifecycle is not None and result.lifecycle.counts is not None
+    assert (names(result.lifecycle.pruned), result.lifecycle.kept, result.lifecycle.failures, result.error) == (["d3"], 2, None, None)
+    assert result.lifecycle.counts.pruned == 1
 
 
 def test_a_dry_run_lists_what_it_would_delete_and_deletes_nothing():
@@ -179,7 +190,8 @@ def test_too_little_time_left_deletes_nothing_and_keeps_count():
     result, core = run(FINISHED, *HISTORY, seconds=MIN_SECONDS_PER_DELETE / 2, KEEP_LAST="2")
     assert core.called("delete_backup") == []
     assert result.lifecycle is not None
-    assert (result.lifecycle.pruned, result.lifecycle.kept, result.error) == ([], 4, None)
+    # Cut short: `kept` counts what was judged (finished, d1, and d2 it had no time to delete).
+    assert (result.lifecycle.pruned, result.lifecycle.kept, result.error) == ([], 3, None)
 
 
 def test_a_delete_that_meets_the_deadline_stops_the_pruning():
@@ -190,7 +202,7 @@ def test_a_delete_that_meets_the_deadline_stops_the_pruning():
     result, _ = run(core=core, KEEP_LAST="2")
     assert names([c.resource_id for c in core.called("delete_backup")]) == ["d2", "d3"]  # not d4
     assert result.lifecycle is not None
-    assert (names(result.lifecycle.pruned), result.lifecycle.kept) == (["d2"], 4)  # finished, d1, d3, d4
+    assert (names(result.lifecycle.pruned), result.lifecycle.kept) == (["d2"], 3)  # finished, d1, d3; d4 not reached
 
 
 def test_a_listing_that_fails_is_a_failure_of_the_volume():
@@ -203,3 +215,31 @@ def test_a_listing_that_fails_is_a_failure_of_the_volume():
     assert (result.lifecycle.pruned, result.lifecycle.kept) == ([], None)
     assert result.lifecycle.failures == [Failure.of(VOLUME, down)]
     assert result.error is down
+
+
+def test_a_backup_retention_deletes_is_not_copied():
+    late = backup("late", 10)
+    result, core = run(late, backup("d0", 0), backup("d1", 1), KEEP_LAST="2", COPY_TO_REGIONS="us-phoenix-1")
+    assert result.lifecycle is not None
+    assert names(result.lifecycle.pruned) == ["late"]
+    assert result.lifecycle.copies is None and core.called("copy_backup") == []
+
+
+def test_the_source_of_a_copy_still_being_made_is_kept():
+    core = FakeCore(backups=(FINISHED, *HISTORY))
+    phoenix = core.in_region("us-phoenix-1", None)
+    making = HISTORY[2].model_copy(
+        update={"id": "ocid1.volumebackup.oc1.phx.making", "lifecycle_state": "CREATING", "source_volume_backup_id": HISTORY[2].id}
+    )
+    phoenix.backups[making.id] = making
+    result, _ = run(core=core, KEEP_LAST="2", COPY_TO_REGIONS="us-phoenix-1")
+    assert result.lifecycle is not None
+    assert names(result.lifecycle.pruned) == ["d2"]  # d3 stays: its copy is still being made
+    assert making.id in phoenix.backups
+
+
+def test_a_backup_outside_the_allowed_compartments_is_neither_copied_nor_pruned():
+    elsewhere = "ocid1.compartment.oc1..aaaaaaaaother"
+    result, core = run(FINISHED, *HISTORY, KEEP_LAST="1", COPY_TO_REGIONS="us-phoenix-1", ALLOWED_COMPARTMENT_IDS=elsewhere)
+    assert result.skip_reason is not None and "ALLOWED_COMPARTMENT_IDS" in result.skip_reason
+    assert [c.method for c in core.calls] == ["get_backup"]

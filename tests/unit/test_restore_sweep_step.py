@@ -24,7 +24,7 @@ from localoci.identity import LocalIdentity
 LEDGER = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
 OWN = "ocid1.volumebackup.oc1.iad.abuwcljrledgersweeptest000000000000000000000000000000008"
 RESTORE = "ocid1.compartment.oc1..aaaaaaaarestoretests00000000000000000000000000000000003"
-NAMESPACE = "volume-backup-mark"
+NAMESPACE = "volume-backup-local"
 
 
 def mark(resource_id: str) -> dict[str, dict[str, str]]:

@@ -25,7 +25,7 @@ from tests.unit.fakes import FakeCore
 
 PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
 RESTORE = "ocid1.compartment.oc1..aaaaaaaarestoretests00000000000000000000000000000000003"
-MARK = Mark("volume-backup-mark", "resource")
+MARK = Mark("volume-backup-local", "resource")
 CONFIG = {"MARK_TAG_NAMESPACE": MARK.namespace, "RESTORE_TEST_COMPARTMENT_ID": RESTORE}
 NOW = datetime.now(UTC)
 

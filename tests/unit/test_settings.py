@@ -59,11 +59,14 @@ def test_invalid_values_fail_naming_the_key(key, value):
     assert "Traceback" not in caught.value.message
 
 
+MARKED = {"MARK_TAG_NAMESPACE": "volume-backup-test"}
+
+
 def test_copies_to_the_function_s_own_region_are_refused():
     with pytest.raises(InvalidConfiguration) as caught:
-        load_settings({"COPY_TO_REGIONS": "us-phoenix-1,us-ashburn-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1"})
+        load_settings({"COPY_TO_REGIONS": "us-phoenix-1,us-ashburn-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1", **MARKED})
     assert "COPY_TO_REGIONS names us-ashburn-1, the function's own region" in caught.value.message
-    elsewhere = load_settings({"COPY_TO_REGIONS": "us-phoenix-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1"})
+    elsewhere = load_settings({"COPY_TO_REGIONS": "us-phoenix-1", "OCI_RESOURCE_PRINCIPAL_REGION": "us-ashburn-1", **MARKED})
     assert elsewhere.copy_to_regions == ("us-phoenix-1",)
 
 
@@ -98,3 +101,34 @@ def test_a_key_one_edit_from_a_known_one_is_named_in_a_warning():
 def test_one_edit_apart(a, b, apart):
     assert _one_edit_apart(a, b) is apart
     assert _one_edit_apart(b, a) is apart
+
+
+@pytest.mark.parametrize("key", ["KEEP_LAST", "KEEP_DAYS", "COPY_TO_REGIONS"])
+def test_copies_or_retention_without_a_mark_are_refused_naming_it(key):
+    value = "us-phoenix-1" if key == "COPY_TO_REGIONS" else "3"
+    with pytest.raises(InvalidConfiguration) as caught:
+        load_settings({key: value})
+    assert f"{key} needs MARK_TAG_NAMESPACE" in caught.value.message
+    assert load_settings({key: value, **MARKED}).mark is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("2026-12-01", "names no time zone"), ("yesterday", "is not an RFC 3339 time"), ("2026-12-01T00:00:00", "names no time zone")],
+)
+def test_adopt_unmarked_before_is_an_exact_time(value, problem):
+    with pytest.raises(InvalidConfiguration) as caught:
+        load_settings({"ADOPT_UNMARKED_BEFORE": value})
+    assert "ADOPT_UNMARKED_BEFORE" in caught.value.message and problem in caught.value.message
+    adopted = load_settings({"ADOPT_UNMARKED_BEFORE": "2026-12-01T00:00:00Z"}).adopt_unmarked_before
+    assert adopted is not None and adopted.isoformat() == "2026-12-01T00:00:00+00:00"
+
+
+def test_region_endpoints_are_region_url_pairs():
+    settings = load_settings({"OCI_CORE_REGION_ENDPOINTS": "us-phoenix-1=http://127.0.0.1:9/regions/us-phoenix-1"})
+    assert settings.core_endpoint_for("us-phoenix-1") == "http://127.0.0.1:9/regions/us-phoenix-1"
+    assert settings.core_endpoint_for("eu-frankfurt-1") is None
+    for bad in ("us-phoenix-1", "phoenix=http://x", "us-phoenix-1=ftp://x", "us-phoenix-1=http://a,us-phoenix-1=http://b"):
+        with pytest.raises(InvalidConfiguration) as caught:
+            load_settings({"OCI_CORE_REGION_ENDPOINTS": bad})
+        assert "OCI_CORE_REGION_ENDPOINTS" in caught.value.message
