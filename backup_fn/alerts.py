@@ -123,14 +123,22 @@ def failure_message(call: CallResults, facts: CallFacts) -> tuple[str, str]:
 def _failures(call: CallResults) -> list[tuple[str, BackupError]]:
     if call.error is not None:
         return [("", call.error)]
-    return [(r.resource_id, r.error) for r in call.results if r.error is not None]
+    return [(r.resource_id, r.error) for r in call.results if r.error is not None] + [
+        failure for r in call.results if r.sweep for failure in r.sweep.errors
+    ]
 
 
 def metric_counts(call: CallResults) -> dict[str, int]:
     lifecycles = [r.lifecycle for r in call.results if r.lifecycle]
     rejected = call.rejected
+    sweeps = [r.sweep for r in call.results if r.sweep]
+    sweep_counts = {}
+    for sweep in sweeps:
+        if sweep.answer.sweep.part == "sweep":
+            sweep_counts = {"VolumesInScope": sweep.answer.sweep.in_scope, "VolumesBeyondRpo": sweep.answer.sweep.beyond_rpo}
     return {
-        "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created"),
+        **sweep_counts,
+        "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created") + sum(s.created for s in sweeps),
         "BackupsFailed": 0 if rejected else len(call.errors),
         "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome != "failed"),
         "BackupsDeleted": sum(len(life.pruned or ()) for life in lifecycles if not life.dry_run),

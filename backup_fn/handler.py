@@ -59,16 +59,27 @@ def _container(settings: Settings) -> _Container:
         from .alerts import Alerts
         from .clients.core import CoreClient
         from .clients.signer import Credentials
-        from .domain import BackupJob, LifecycleJob
+        from .domain import BackupJob, LifecycleJob, SweepJob
         from .runner import JobRunner
         from .usecases.backup import Backup
         from .usecases.lifecycle import Lifecycle
+        from .usecases.sweep import Sweep
 
         credentials = Credentials(settings)
         core = CoreClient(credentials, settings.core_endpoint)
-        runner = JobRunner({BackupJob: Backup(core, settings), LifecycleJob: Lifecycle(core, settings)}, settings.max_parallel_calls)
+        backup = Backup(core, settings)
+        sweep = Sweep(core, backup, settings, _sweep_publisher(settings, credentials))
+        runner = JobRunner({BackupJob: backup, LifecycleJob: Lifecycle(core, settings), SweepJob: sweep}, settings.max_parallel_calls)
         made = _containers[settings] = _Container(runner, Alerts(settings, credentials))
     return made
+
+
+def _sweep_publisher(settings: Settings, credentials: Any) -> Any:
+    if not settings.sweep_topic_id:
+        return None
+    from .clients.notifications import NotificationsClient
+
+    return NotificationsClient(credentials, settings.notifications_endpoint)
 
 
 def handle_call(ctx: InvokeContext, data: io.BytesIO | bytes | str | None) -> Response:
@@ -146,6 +157,24 @@ def log_fields(call: CallResults) -> dict[str, Any]:
     if errors:
         fields["errorCode"] = ",".join(e.code for e in errors[:MAX_LISTED])
         fields["error"] = " | ".join(e.message for e in errors[:MAX_LISTED])
+    for sweep in (r.sweep.answer.sweep for r in call.results if r.sweep):
+        fields.update(
+            sweepPart=sweep.part,
+            slot=sweep.slot,
+            dryRun=sweep.dry_run,
+            inScope=sweep.in_scope,
+            withinRpo=sweep.within_rpo,
+            beyondRpo=sweep.beyond_rpo,
+            excluded=sweep.excluded,
+            batches=sweep.batches,
+            backupsMade=sweep.counts.backups,
+            failures=sweep.counts.failures,
+            restoreTests=sweep.counts.restore_tests,
+        )
+        if sweep.backups:
+            fields["backupId"] = ",".join(b.id for b in sweep.backups)
+        if sweep.would_back_up:
+            fields["wouldBackUp"] = ",".join(sweep.would_back_up)
     for life in (r.lifecycle for r in call.results if r.lifecycle):
         fields.update(
             copies=[c.model_dump(by_alias=True, exclude_none=True) for c in life.copies or ()], pruned=(life.pruned or [])[:MAX_LISTED]

@@ -52,6 +52,11 @@ class Settings(BaseModel):
     mark_tag_namespace: Annotated[str | None, Field(alias="MARK_TAG_NAMESPACE", pattern=TAG_NAME)] = None
     mark_tag_key: Annotated[str, Field(alias="MARK_TAG_KEY", pattern=TAG_NAME)] = DEFAULT_MARK_TAG_KEY
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], Field(alias="LOG_LEVEL")] = "INFO"
+    sweep_compartment_ids: Annotated[frozenset[str] | None, Field(alias="SWEEP_COMPARTMENT_IDS")] = None
+    sweep_tag: Annotated[tuple[str, str | None] | None, Field(alias="SWEEP_TAG")] = None
+    rpo_hours: Annotated[float, Field(alias="RPO_HOURS", ge=0.25, le=8760)] = 24.0
+    sweep_topic_id: Annotated[str | None, Field(alias="SWEEP_TOPIC_ID")] = None
+    sweep_batch_size: Annotated[int, Field(alias="SWEEP_BATCH_SIZE", ge=1, le=100)] = 50
     # Set by the Functions platform with the resource principal, not by the operator.
     region: Annotated[str | None, Field(alias="OCI_RESOURCE_PRINCIPAL_REGION", pattern=f"^{REGION.pattern}$")] = None
 
@@ -70,7 +75,17 @@ class Settings(BaseModel):
     def kms_key_for(self, region: str) -> str | None:
         return dict(self.copy_kms_key_ids).get(region)
 
-    @field_validator("allowed_compartment_ids", mode="before")
+    @property
+    def sweep_compartments(self) -> frozenset[str]:
+        """Where a sweep looks: SWEEP_COMPARTMENT_IDS, else ALLOWED_COMPARTMENT_IDS; neither is a configuration error."""
+        compartments = self.sweep_compartment_ids or self.allowed_compartment_ids
+        if not compartments:
+            raise InvalidConfiguration(
+                "Invalid function configuration: a sweep needs SWEEP_COMPARTMENT_IDS or ALLOWED_COMPARTMENT_IDS to know where to look."
+            )
+        return compartments
+
+    @field_validator("allowed_compartment_ids", "sweep_compartment_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -80,7 +95,7 @@ class Settings(BaseModel):
             return frozenset(ids)
         return value
 
-    @field_validator("allowed_compartment_ids")
+    @field_validator("allowed_compartment_ids", "sweep_compartment_ids")
     @classmethod
     def _check_ids(cls, value: frozenset[str] | None) -> frozenset[str] | None:
         for ocid in value or ():
@@ -133,7 +148,17 @@ class Settings(BaseModel):
             return word == "true"
         return value
 
-    @field_validator("failure_topic_id")
+    @field_validator("sweep_tag", mode="before")
+    @classmethod
+    def _sweep_tag(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        key, sep, tag_value = (part.strip() for part in value.partition("="))
+        if not key or len(key) > 100 or len(tag_value) > 256:
+            raise ValueError("must be key=value or key (a freeform tag: key of 1-100 characters, value of at most 256)")
+        return (key, tag_value if sep else None)
+
+    @field_validator("failure_topic_id", "sweep_topic_id")
     @classmethod
     def _topic(cls, value: str | None) -> str | None:
         return TOPIC.check(value) if value is not None else None
@@ -162,6 +187,11 @@ class Settings(BaseModel):
         strays = [region for region, _ in self.copy_kms_key_ids if region not in self.copy_to_regions]
         if strays:
             raise ValueError(f"COPY_KMS_KEY_IDS names {', '.join(strays)}, which COPY_TO_REGIONS does not list")
+        strays = sorted(
+            (self.sweep_compartment_ids or frozenset()) - (self.allowed_compartment_ids or self.sweep_compartment_ids or frozenset())
+        )
+        if strays:
+            raise ValueError(f"SWEEP_COMPARTMENT_IDS names {', '.join(strays)}, which ALLOWED_COMPARTMENT_IDS does not list")
         if self.region is not None and self.region in self.copy_to_regions:
             raise ValueError(f"COPY_TO_REGIONS names {self.region}, the function's own region: a backup is already there")
         return self

@@ -9,6 +9,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ class Notifications:
     messages: list[Json] = field(default_factory=list)
     published_at: dict[str, list[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Told of every accepted message (the local delivery engine, `ons_delivery`).
+    listeners: list[Callable[[Json], None]] = field(default_factory=list)
 
     def routes(self) -> list[Route]:
         return [route("POST", f"{API}/topics/{OCID}/messages", "PublishMessage", lambda r, b, id: Response(200, self.publish(id, b)))]
@@ -52,4 +55,7 @@ class Notifications:
         message = {"topicId": topic_id, "title": title, "body": body["body"], "messageId": f"ocid1.onsmessage.oc1..{secrets.token_hex(20)}"}
         with self.lock:
             self.messages.append(message)
+            listeners = list(self.listeners)
+        for listener in listeners:
+            listener(message)
         return {"messageId": message["messageId"], "timeStamp": now_text()}

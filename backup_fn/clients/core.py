@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
@@ -16,6 +17,8 @@ from .signer import Credentials
 
 CORE = Service("blockstorage", "/20160918", "https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}", "iaas")
 LIST_PAGE_SIZE = 100
+# A sweep reads whole compartments: OCI's largest page, so its calls grow with pages, not volumes.
+SWEEP_PAGE_SIZE = 1000
 
 
 class KindOperations(NamedTuple):
@@ -51,8 +54,13 @@ KIND_OPERATIONS: dict[ResourceKind, KindOperations] = {
     ),
 }
 LIST_BOOT_VOLUME_ATTACHMENTS = Operation("ListBootVolumeAttachments", "GET", "/bootVolumeAttachments")
+LIST_VOLUMES: dict[ResourceKind, Operation] = {
+    "volume": Operation("ListVolumes", "GET", "/volumes"),
+    "bootVolume": Operation("ListBootVolumes", "GET", "/bootVolumes"),
+}
 OPERATIONS: tuple[Operation, ...] = (
     LIST_BOOT_VOLUME_ATTACHMENTS,
+    *LIST_VOLUMES.values(),
     *(operation for operations in KIND_OPERATIONS.values() for operation in operations),
 )
 
@@ -60,6 +68,11 @@ OPERATIONS: tuple[Operation, ...] = (
 @functools.cache
 def _backup_list() -> TypeAdapter[list[OciBackup]]:
     return TypeAdapter(list[OciBackup])
+
+
+@functools.cache
+def _volume_list() -> TypeAdapter[list[OciVolume]]:
+    return TypeAdapter(list[OciVolume])
 
 
 @functools.cache
@@ -104,6 +117,35 @@ class CoreClient:
             yield from parse_list(_backup_list(), reply)
             next_page = reply.headers.get("opc-next-page")
             if not next_page:
+                return
+            query = {**query, "page": next_page}
+
+    def volumes_in(self, kind: Kind, compartment_id: str, deadline: Deadline) -> Iterator[OciVolume]:
+        """Every volume (or boot volume) of the compartment, whatever its state, page after page."""
+        query: dict[str, str | int] = {"compartmentId": compartment_id, "limit": SWEEP_PAGE_SIZE}
+        while True:
+            reply = self._oci.call(deadline, LIST_VOLUMES[kind.name], query=query)
+            yield from parse_list(_volume_list(), reply)
+            next_page = reply.headers.get("opc-next-page")
+            if not next_page:
+                return
+            query = {**query, "page": next_page}
+
+    def recent_backups_in(self, kind: Kind, compartment_id: str, since: datetime, deadline: Deadline) -> Iterator[OciBackup]:
+        """The compartment's backups of every volume, newest first, until a page reaches back past `since`."""
+        query: dict[str, str | int] = {
+            "compartmentId": compartment_id,
+            "sortBy": "TIMECREATED",
+            "sortOrder": "DESC",
+            "limit": SWEEP_PAGE_SIZE,
+        }
+        while True:
+            reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].list_backups, query=query)
+            page = parse_list(_backup_list(), reply)
+            yield from page
+            next_page = reply.headers.get("opc-next-page")
+            oldest = _created(page[-1]) if page else None
+            if not next_page or (oldest is not None and oldest < since):
                 return
             query = {**query, "page": next_page}
 
@@ -159,3 +201,11 @@ class CoreClient:
         if not attached:
             raise NotFound(f"Instance {instance_id} has no attached boot volume.", opc_request_id=reply.request_id)
         return attached[0].boot_volume_id
+
+
+def _created(backup: OciBackup) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(backup.time_created or "")
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

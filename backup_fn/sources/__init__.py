@@ -34,6 +34,8 @@ def source_for(body: dict[str, Any]) -> SourceModule:
         return _module("events")
     if "dedupeKey" in body or "alarmMetaData" in body:
         return _module("alarm")
+    if "sweep" in body:
+        return _module("sweep")
     return _module("request")
 
 
