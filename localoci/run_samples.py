@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from .emulator import CoreEmulator
 from .harness import REPO, Call, CallResult, FdkServer
 from .identity import create_identity
+from .run_sweep import run_sweep
 from .samples import EVENTS_DIR, Sample, caller_status, describe, load_samples, problems, short_ocid, shorten_ocids
 
 SEED = Path(__file__).with_name("seed.json")
@@ -31,6 +32,7 @@ DEMO_CONFIG = {
     "KEEP_LAST": "2",
     "FAILURE_TOPIC_ID": FAILURE_TOPIC,
     "METRICS_NAMESPACE": "volume_backup",
+    "SWEEP_COMPARTMENT_IDS": "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001",
 }
 WIDTH = 100
 DETAIL = " " * 6
@@ -87,7 +89,7 @@ def print_config(config: dict[str, str], given: dict[str, str]) -> None:
 
 def print_alerts(emulator: CoreEmulator, run: Run) -> None:
     """What reached a person: the failure messages published, each named by the call that published it, and the metrics."""
-    messages = emulator.messages
+    messages = [message for message in emulator.messages if message["topicId"] == FAILURE_TOPIC]
     emit(f"\nNotifications: {len(messages)} failure message(s) published to the failure topic {short_ocid(FAILURE_TOPIC)}")
     bodies = [json.loads(message["body"]) for message in messages]
     senders = [run.name_of_call.get(body.get("callId"), "(no call of this run)") for body in bodies]
@@ -101,7 +103,7 @@ def print_alerts(emulator: CoreEmulator, run: Run) -> None:
         totals[item["name"]] = totals.get(item["name"], 0) + sum(point["value"] for point in item["datapoints"])
     calls = sum(1 for item in emulator.metrics if item["name"] == "CallDurationMs")
     emit(f"Monitoring: {calls} PostMetricData call(s) in namespace {DEMO_CONFIG['METRICS_NAMESPACE']}")
-    emit("  " + " ".join(f"{name}={value:g}" for name, value in sorted(totals.items()) if name != "CallDurationMs"))
+    emit_wrapped(" ".join(f"{name}={value:g}" for name, value in sorted(totals.items()) if name != "CallDurationMs"), "  ")
 
 
 def fate(backup: dict[str, Any], pruned_now: list[str], made_now: str, run: Run) -> str:
@@ -284,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                 run = Run()
                 failures = run_all(server, samples, run) + run_chain(server, emulator, run)
                 print_alerts(emulator, run)
-                checks = len(samples) + 1
+                failures += run_sweep(workdir, function_env(identity.env(), emulator.url), emulator, emit)
+                checks = len(samples) + 2
                 emit(f"\n{checks - failures} passed, {failures} failed")
                 if failures:
                     print("\nfunction log:\n" + server.log_text())

@@ -29,7 +29,13 @@ def test_every_file_in_events_is_in_the_manifest():
 
 
 # Where each source's bodies are read: backup_fn/sources/<module>.py.
-SOURCE_MODULES = {"request": "request", "oci-events": "events", "monitoring-alarm": "alarm", "backup-completed": "backup_completed"}
+SOURCE_MODULES = {
+    "request": "request",
+    "oci-events": "events",
+    "monitoring-alarm": "alarm",
+    "backup-completed": "backup_completed",
+    "sweep": "sweep",
+}
 
 
 @pytest.mark.parametrize("s", SAMPLES, ids=lambda s: s.name)

@@ -1,0 +1,76 @@
+"""The sweep's config keys and its trigger body."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import Field
+
+from backup_fn.domain import Arrival, SweepJob, sweep_batch_message
+from backup_fn.errors import InvalidConfiguration, InvalidRequest
+from backup_fn.settings import Settings, load_settings
+from backup_fn.sources import parse_trigger
+
+PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
+DEV = "ocid1.compartment.oc1..aaaaaaaadev00000000000000000000000000000000000000000002"
+ARRIVAL = Arrival("direct", None, "call-1")
+
+
+def test_sweep_compartments_default_to_the_allowed_ones_and_must_lie_within_them():
+    assert load_settings({"ALLOWED_COMPARTMENT_IDS": PROD}).sweep_compartments == {PROD}
+    assert load_settings({"SWEEP_COMPARTMENT_IDS": f"{PROD},{DEV}"}).sweep_compartments == {PROD, DEV}
+    with pytest.raises(InvalidConfiguration, match="SWEEP_COMPARTMENT_IDS"):
+        assert load_settings({}).sweep_compartments
+    with pytest.raises(InvalidConfiguration, match="ALLOWED_COMPARTMENT_IDS does not list"):
+        load_settings({"ALLOWED_COMPARTMENT_IDS": PROD, "SWEEP_COMPARTMENT_IDS": DEV})
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ({"RPO_HOURS": "0.1"}, "RPO_HOURS"),
+        ({"RPO_HOURS": "a day"}, "RPO_HOURS"),
+        ({"SWEEP_TAG": "=gold"}, "SWEEP_TAG"),
+        ({"SWEEP_TOPIC_ID": "ocid1.volume.oc1..x"}, "SWEEP_TOPIC_ID"),
+        ({"SWEEP_BATCH_SIZE": "101"}, "SWEEP_BATCH_SIZE"),
+        ({"SWEEP_COMPARTMENT_IDS": ","}, "SWEEP_COMPARTMENT_IDS"),
+    ],
+)
+def test_a_bad_sweep_value_is_invalid_configuration_naming_the_key(config, named):
+    with pytest.raises(InvalidConfiguration, match=named):
+        load_settings(config)
+
+
+def test_sweep_tag_is_key_and_value_or_key_alone():
+    assert load_settings({"SWEEP_TAG": "tier = gold"}).sweep_tag == ("tier", "gold")
+    assert load_settings({"SWEEP_TAG": "tier"}).sweep_tag == ("tier", None)
+
+
+def test_a_batch_message_reads_back_as_the_batch_it_is():
+    volume = "ocid1.volume.oc1.iad.abuwcljrsweepaaaa"
+    boot = "ocid1.bootvolume.oc1.iad.abuwcljrsweepbbbb"
+    import json
+
+    trigger = parse_trigger(json.dumps(sweep_batch_message("sweep-1", [volume, boot, volume])).encode(), ARRIVAL)
+    assert trigger.source == "sweep" and trigger.jobs == (SweepJob("sweep-1", False, (volume, boot)),)
+    plan = parse_trigger(b'{"sweep": {"dryRun": true}}', Arrival("notifications", "msg-7", "call-2"))
+    assert plan.jobs == (SweepJob("msg-7", True, None),)
+    with pytest.raises(InvalidRequest, match=r"sweep\.batch\.sweepId"):
+        parse_trigger(b'{"sweep": {"batch": {"sweepId": "", "volumeIds": ["ocid1.volume.oc1.iad.abc"]}}}', ARRIVAL)
+
+
+class _WithRestoreTests(Settings):
+    restore_test_compartment_id: str | None = Field(default=None, alias="RESTORE_TEST_COMPARTMENT_ID")
+
+
+def test_the_restore_test_workspace_is_never_swept():
+    from backup_fn.deadline import Deadline
+    from backup_fn.usecases.backup import Backup
+    from backup_fn.usecases.sweep import Sweep
+    from tests.unit.fakes import FakeCore
+
+    settings = _WithRestoreTests.model_validate({"SWEEP_COMPARTMENT_IDS": f"{PROD},{DEV}", "RESTORE_TEST_COMPARTMENT_ID": DEV})
+    core = FakeCore()
+    Sweep(core, Backup(core, settings), settings).run(
+        SweepJob("s"), parse_trigger(b'{"sweep": {}}', ARRIVAL), Deadline.from_header(None, margin=1)
+    )
+    assert {call.details["compartment_id"] for call in core.calls} == {PROD}
