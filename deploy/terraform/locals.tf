@@ -12,12 +12,19 @@ locals {
   alarm_on             = local.metrics_on && var.failure_alarm_enabled
   create_alarm_topic   = local.alarm_on && var.alarm_topic_id == "" && !local.failure_topic_on
   kms_on               = length(local.kms_key_ids) > 0
+  sweep_schedule_on    = var.sweep_schedule != ""
+  sweep_on             = local.sweep_schedule_on || var.sweep_compartment_ids != ""
 
   failure_topic_id       = var.failure_topic_id != "" ? var.failure_topic_id : (local.create_failure_topic ? oci_ons_notification_topic.failures[0].id : "")
   metrics_compartment_id = var.metrics_compartment_id != "" ? var.metrics_compartment_id : (local.metrics_on ? var.compartment_ocid : "")
   alarm_topic_id         = var.alarm_topic_id != "" ? var.alarm_topic_id : (local.create_alarm_topic ? oci_ons_notification_topic.alarm[0].id : local.failure_topic_id)
 
   mark_tag_namespace = oci_identity_tag_namespace.mark.name
+
+  # The sweep's batches go to the trigger topic, whose subscription delivers them to the function.
+  sweep_compartment_ids = var.sweep_compartment_ids != "" ? var.sweep_compartment_ids : (local.sweep_on ? local.volumes_compartment_id : "")
+  sweep_topic_id        = local.sweep_on ? oci_ons_notification_topic.trigger.id : ""
+  sweep_schedule_id     = join("", oci_resource_scheduler_schedule.sweep[*].id)
   mark_tag_key       = oci_identity_tag.mark.name
 
   # Every function config key; a key whose value is empty is left out, so the function's own default applies.
@@ -42,6 +49,11 @@ locals {
     LOG_LEVEL                  = var.log_level
     MARK_TAG_NAMESPACE         = local.mark_tag_namespace
     MARK_TAG_KEY               = local.mark_tag_key
+    SWEEP_COMPARTMENT_IDS      = local.sweep_compartment_ids
+    SWEEP_TAG                  = var.sweep_tag
+    RPO_HOURS                  = var.rpo_hours
+    SWEEP_TOPIC_ID             = local.sweep_topic_id
+    SWEEP_BATCH_SIZE           = var.sweep_batch_size
   }
   function_config = { for key, value in local.function_config_values : key => value if value != "" }
 
@@ -93,6 +105,12 @@ locals {
     events = [
       "Allow service cloudEvents to use ons-topics in compartment id ${var.compartment_ocid}",
     ]
+    sweep = [
+      "Allow ${local.function_subject} to use ons-topics in compartment id ${var.compartment_ocid} where request.permission = 'ONS_TOPIC_PUBLISH'",
+    ]
+    sweep_schedule = [
+      "Allow any-user to manage functions-family in compartment id ${var.compartment_ocid} where ALL {request.principal.type = 'resourceschedule', request.principal.id = '${local.sweep_schedule_id}'}",
+    ]
     api_gateway = [
       "Allow any-user to use functions-family in compartment id ${var.compartment_ocid} where ALL {request.principal.type = 'ApiGateway', request.resource.compartment.id = '${var.compartment_ocid}'}",
     ]
@@ -106,6 +124,8 @@ locals {
     kms             = local.kms_on
     events          = length(local.event_types) > 0
     api_gateway     = var.api_gateway_enabled
+    sweep           = local.sweep_on
+    sweep_schedule  = local.sweep_schedule_on
   }
   policy = flatten([for feature, statements in local.policy_statements : statements if local.policy_features[feature]])
 }
