@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import oci.exceptions
@@ -19,6 +21,8 @@ MIN_ATTEMPT_SECONDS = 0.5
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 8.0
+# Told of each 429 the calls made in this context meet (a sweep paces its creates by them).
+on_throttle: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("on_throttle", default=None)
 
 
 class _DeadlineChecker(retry_checkers.BaseRetryChecker):  # type: ignore[misc]
@@ -48,6 +52,9 @@ class DeadlineBoundRetryStrategy(oci.retry.ExponentialBackoffWithFullJitterEqual
     def do_sleep(self, attempt: int, exception: Any) -> None:
         args = (self.base_sleep_time_seconds, self.exponent_growth_factor, self.max_wait_between_calls_seconds, attempt)
         throttled = isinstance(exception, oci.exceptions.ServiceError) and exception.status == 429
+        listener = on_throttle.get()
+        if throttled and listener is not None:
+            listener()
         wanted = (
             retry_sleep_utils.get_exponential_backoff_with_equal_jitter_sleep_time(*args)
             if throttled

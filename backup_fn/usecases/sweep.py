@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .. import rpo
 from ..answers import BackupAnswer, Failure, RestoreTestAnswer, SweepAnswer, SweepCounts, SweepReport
+from ..clients.retry import on_throttle
 from ..deadline import Deadline
 from ..domain import Skipped, SweepJob, Trigger, sweep_batch_message
 from ..errors import BackupError, DeadlineExceeded
 from ..models import KINDS, BackupRequest, Kind, OciBackup, OciVolume
+from ..pacing import Pacer
 from ..replies import MAX_LISTED
 from ..results import JobResult, SweepOutcome
 from ..settings import Settings
@@ -69,6 +71,7 @@ class Sweep:
         self.companions = tuple(companions)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self.pacer = Pacer()  # one per container: its creates share what OCI accepts
 
     def run(self, job: SweepJob, trigger: Trigger, deadline: Deadline) -> JobResult:
         now = datetime.now(UTC)
@@ -190,13 +193,16 @@ class Sweep:
         return made, errors
 
     def _back_up_one(self, due: rpo.Due, slot: rpo.Slot, trigger: Trigger, deadline: Deadline) -> JobResult:
-        if deadline.remaining() < MIN_SECONDS_PER_CREATE:
+        if deadline.remaining() < MIN_SECONDS_PER_CREATE or not self.pacer.wait(Deadline(deadline.at - MIN_SECONDS_PER_CREATE)):
             raise DeadlineExceeded(f"No time left in this call to back up {due.volume.id}; a redelivery or the next sweep will.")
+        on_throttle.set(self.pacer.throttled)
         name = (due.volume.display_name or due.volume.id)[:200]
         request = BackupRequest.model_validate(
             {due.kind.id_field: due.volume.id, "displayName": f"{name} sweep {slot.start.strftime('%Y-%m-%d %H:%M')} UTC"}
         )
-        return self.backup.create(request, due.volume, trigger, due.retry_token, deadline)
+        result = self.backup.create(request, due.volume, trigger, due.retry_token, deadline)
+        self.pacer.accepted()
+        return result
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
