@@ -24,18 +24,24 @@ class Pacer:
         self.slow_start = True
         self._next_at = 0.0
         self._halved_at = float("-inf")
+        self._generation = 0
         self._lock = threading.Lock()
 
     def wait(self, deadline: Deadline) -> bool:
-        """Sleeps until this container may send its next create; False if that is past the deadline."""
-        with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next_at)
-            if at > deadline.at:
-                return False
-            self._next_at = at + 1 / self.per_second
-        time.sleep(max(0.0, at - now))
-        return True
+        """Sleeps until this container may send its next create; False if that is past the deadline.
+        A turn taken at a rate since halved is taken again at the new one."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                at = max(now, self._next_at)
+                if at > deadline.at:
+                    return False
+                self._next_at = at + 1 / self.per_second
+                generation = self._generation
+            time.sleep(max(0.0, at - now))
+            with self._lock:
+                if generation == self._generation:
+                    return True
 
     def accepted(self) -> None:
         with self._lock:
@@ -50,4 +56,5 @@ class Pacer:
             if now - self._halved_at >= HALVE_AT_MOST_EVERY_SECONDS:
                 self.per_second = max(MIN_PER_SECOND, self.per_second / 2)
                 self._halved_at = now
+                self._generation += 1
                 self._next_at = max(self._next_at, now + 1 / self.per_second)

@@ -21,7 +21,8 @@ MIN_ATTEMPT_SECONDS = 0.5
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 8.0
-# Told of each 429 the calls made in this context meet (a sweep paces its creates by them).
+# Set by a caller that paces its own calls (a sweep's creates): a 429 in this context is not
+# retried here but raised at once, after telling the caller, who retries behind its pacer.
 on_throttle: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("on_throttle", default=None)
 
 
@@ -31,6 +32,10 @@ class _DeadlineChecker(retry_checkers.BaseRetryChecker):  # type: ignore[misc]
         self.deadline = deadline
 
     def should_retry(self, exception: Any = None, response: Any = None, **kwargs: Any) -> bool:
+        listener = on_throttle.get()
+        if listener is not None and isinstance(exception, oci.exceptions.ServiceError) and exception.status == 429:
+            listener()
+            return False
         return self.deadline.remaining() > MIN_ATTEMPT_SECONDS
 
 
@@ -52,9 +57,6 @@ class DeadlineBoundRetryStrategy(oci.retry.ExponentialBackoffWithFullJitterEqual
     def do_sleep(self, attempt: int, exception: Any) -> None:
         args = (self.base_sleep_time_seconds, self.exponent_growth_factor, self.max_wait_between_calls_seconds, attempt)
         throttled = isinstance(exception, oci.exceptions.ServiceError) and exception.status == 429
-        listener = on_throttle.get()
-        if throttled and listener is not None:
-            listener()
         wanted = (
             retry_sleep_utils.get_exponential_backoff_with_equal_jitter_sleep_time(*args)
             if throttled

@@ -19,7 +19,7 @@ from ..answers import BackupAnswer, Failure, RestoreTestAnswer, SweepAnswer, Swe
 from ..clients.retry import on_throttle
 from ..deadline import Deadline
 from ..domain import Skipped, SweepJob, Trigger, sweep_batch_message
-from ..errors import BackupError, DeadlineExceeded
+from ..errors import BackupError, DeadlineExceeded, Throttled
 from ..models import KINDS, BackupRequest, Kind, OciBackup, OciVolume
 from ..pacing import Pacer
 from ..replies import MAX_LISTED
@@ -75,7 +75,9 @@ class Sweep:
 
     def run(self, job: SweepJob, trigger: Trigger, deadline: Deadline) -> JobResult:
         now = datetime.now(UTC)
-        volumes, backups = self._read(now - timedelta(hours=self.settings.rpo_hours), deadline)
+        # A batch reads only the kinds it names: a batch of block volumes lists no boot volumes.
+        kinds = list(KINDS.values()) if job.volume_ids is None else sorted({rpo.kind_of(i) for i in job.volume_ids})
+        volumes, backups = self._read(kinds, now - timedelta(hours=self.settings.rpo_hours), deadline)
         scope = rpo.Scope(self.settings.sweep_tag, self.settings.opt_out_tag)
         unknown: list[Skipped] = []
         if job.volume_ids is not None:
@@ -116,14 +118,14 @@ class Sweep:
         created = sum(1 for answer in made if answer.outcome == "created")
         return JobResult(job.resource_id, sweep=SweepOutcome(SweepAnswer(sweep=report), tuple(errors), created))
 
-    def _read(self, since: datetime, deadline: Deadline) -> tuple[list[OciVolume], list[OciBackup]]:
+    def _read(self, kinds: list[Kind], since: datetime, deadline: Deadline) -> tuple[list[OciVolume], list[OciBackup]]:
         """Every volume and boot volume of the sweep's compartments, and their backups back to `since`:
         one listing per compartment and kind, read side by side."""
         compartments = sorted(self.settings.sweep_compartments)
         # The restore tests' workspace is never swept, even when it lies inside the sweep's compartments.
         workspace = getattr(self.settings, "restore_test_compartment_id", None)
         compartments = [compartment for compartment in compartments if compartment != workspace]
-        reads = [(kind, compartment) for compartment in compartments for kind in KINDS.values()]
+        reads = [(kind, compartment) for compartment in compartments for kind in kinds]
         volumes = [
             volume for listed in self._all([functools.partial(self._volumes, k, c, deadline) for k, c in reads]) for volume in listed
         ]
@@ -193,16 +195,21 @@ class Sweep:
         return made, errors
 
     def _back_up_one(self, due: rpo.Due, slot: rpo.Slot, trigger: Trigger, deadline: Deadline) -> JobResult:
-        if deadline.remaining() < MIN_SECONDS_PER_CREATE or not self.pacer.wait(Deadline(deadline.at - MIN_SECONDS_PER_CREATE)):
-            raise DeadlineExceeded(f"No time left in this call to back up {due.volume.id}; a redelivery or the next sweep will.")
-        on_throttle.set(self.pacer.throttled)
         name = (due.volume.display_name or due.volume.id)[:200]
         request = BackupRequest.model_validate(
             {due.kind.id_field: due.volume.id, "displayName": f"{name} sweep {slot.start.strftime('%Y-%m-%d %H:%M')} UTC"}
         )
-        result = self.backup.create(request, due.volume, trigger, due.retry_token, deadline)
-        self.pacer.accepted()
-        return result
+        # Every attempt, a throttled one's retry included, waits its turn behind the container's pacer.
+        on_throttle.set(self.pacer.throttled)
+        while True:
+            if deadline.remaining() < MIN_SECONDS_PER_CREATE or not self.pacer.wait(Deadline(deadline.at - MIN_SECONDS_PER_CREATE)):
+                raise DeadlineExceeded(f"No time left in this call to back up {due.volume.id}; a redelivery or the next sweep will.")
+            try:
+                result = self.backup.create(request, due.volume, trigger, due.retry_token, deadline)
+            except Throttled:
+                continue
+            self.pacer.accepted()
+            return result
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
