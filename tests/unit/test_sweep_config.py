@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import Field
 
@@ -48,8 +50,6 @@ def test_sweep_tag_is_key_and_value_or_key_alone():
 def test_a_batch_message_reads_back_as_the_batch_it_is():
     volume = "ocid1.volume.oc1.iad.abuwcljrsweepaaaa"
     boot = "ocid1.bootvolume.oc1.iad.abuwcljrsweepbbbb"
-    import json
-
     trigger = parse_trigger(json.dumps(sweep_batch_message("sweep-1", [volume, boot, volume])).encode(), ARRIVAL)
     assert trigger.source == "sweep" and trigger.jobs == (SweepJob("sweep-1", False, (volume, boot)),)
     plan = parse_trigger(b'{"sweep": {"dryRun": true}}', Arrival("notifications", "msg-7", "call-2"))
@@ -74,3 +74,48 @@ def test_the_restore_test_workspace_is_never_swept():
         SweepJob("s"), parse_trigger(b'{"sweep": {}}', ARRIVAL), Deadline.from_header(None, margin=1)
     )
     assert {call.details["compartment_id"] for call in core.calls} == {PROD}
+
+
+class _Companion:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, bool]] = []
+
+    def during_sweep(self, volumes, backups, trigger, deadline, *, dry_run):
+        from backup_fn.answers import RestoreTestAnswer
+
+        self.calls.append((len(volumes), len(backups), dry_run))
+        return [RestoreTestAnswer(backup_id="ocid1.volumebackup.oc1.iad.t", verdict="would-start" if dry_run else "started")]
+
+
+def test_companions_ride_on_the_planning_call_only():
+    from backup_fn.deadline import Deadline
+    from backup_fn.models import OciBackup, OciVolume
+    from backup_fn.usecases.backup import Backup
+    from backup_fn.usecases.sweep import Sweep
+    from tests.unit.fakes import FakeCore
+
+    volume = OciVolume(id="ocid1.volume.oc1.iad.abuwcljra", compartment_id=PROD, lifecycle_state="AVAILABLE")
+    old = OciBackup(id="ocid1.volumebackup.oc1.iad.old", lifecycle_state="AVAILABLE", volume_id=volume.id, compartment_id=PROD)
+    core = FakeCore(volumes=(volume,), backups=(old,))
+    settings = load_settings({"SWEEP_COMPARTMENT_IDS": PROD})
+    companion = _Companion()
+    use_case = Sweep(core, Backup(core, settings), settings, companions=[companion])
+    deadline = Deadline.from_header(None, margin=1)
+    trigger = parse_trigger(b'{"sweep": {"dryRun": true}}', ARRIVAL)
+
+    (job,) = trigger.jobs
+    assert isinstance(job, SweepJob)
+    planned = use_case.run(job, trigger, deadline).sweep
+    assert planned is not None
+    assert [t.verdict for t in planned.answer.sweep.restore_tests] == ["would-start"]
+    assert companion.calls == [(1, 1, True)]
+    assert core.called("create_backup") == []
+
+    batch = parse_trigger(json.dumps(sweep_batch_message("s", [volume.id])).encode(), ARRIVAL)
+    (batch_job,) = batch.jobs
+    assert isinstance(batch_job, SweepJob)
+    made = use_case.run(batch_job, batch, deadline).sweep
+    assert made is not None and made.created == 1 and made.answer.sweep.restore_tests == []
+    assert companion.calls == [(1, 1, True)]
+    (create,) = core.called("create_backup")
+    assert create.details["body"]["freeformTags"]["backup-trigger"] == "sweep"
