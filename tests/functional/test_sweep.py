@@ -19,6 +19,7 @@ pytestmark = pytest.mark.functional
 
 FLEET = "ocid1.compartment.oc1..aaaaaaaasweepfleet000000000000000000000000000000000000001"
 ELSEWHERE = "ocid1.compartment.oc1..aaaaaaaasweepelsewhere0000000000000000000000000000000002"
+FAILURES = "ocid1.onstopic.oc1.iad.aaaaaaaabackupfailures000000000000000000000000000000000001"
 TRIGGER_TOPIC = "ocid1.onstopic.oc1.iad.aaaaaaaabackuptriggers000000000000000000000000000000000002"
 
 
@@ -231,7 +232,7 @@ def test_a_large_sweep_fans_out_through_notifications_and_survives_throttling(em
 def test_without_a_topic_a_sweep_out_of_time_answers_502_with_what_it_did(emulator, start_function):
     volumes = fleet(emulator, 30)
     emulator.limit_creates(per_second=5, burst=5)
-    function = start(start_function, MAX_PARALLEL_CALLS="2")
+    function = start(start_function, MAX_PARALLEL_CALLS="2", FAILURE_TOPIC_ID=FAILURES)
     sweep(function, {"sweep": {"dryRun": True}})  # warm: the deadline below is the creates' alone
 
     first = sweep(function, deadline_seconds=5)
@@ -240,6 +241,11 @@ def test_without_a_topic_a_sweep_out_of_time_answers_502_with_what_it_did(emulat
     found = report(first)
     assert found["counts"]["backups"] + found["counts"]["failures"] == 30
     assert 0 < found["counts"]["backups"] < 30
+    (message,) = [m for m in emulator.messages if m["topicId"] == FAILURES]  # one message for the volumes it could not back up
+    sent = json.loads(message["body"])
+    assert (sent["trigger"], sent["willRetry"]) == ("sweep", True)
+    assert len(sent["failures"]) == min(20, found["counts"]["failures"])
+    assert message["title"].startswith(f"Backup failed: {found['failures'][0]['code']}, ocid1.volume.")
     emulator.limit_creates(None)
     second = report(sweep(function))
     assert second["beyondRpo"] == 30 - found["counts"]["backups"]
