@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from . import logs
@@ -21,7 +22,12 @@ from .sources import parse_trigger
 
 if TYPE_CHECKING:
     from .alerts import Alerts
-    from .runner import JobRunner
+    from .clients.core import CoreClient
+    from .clients.signer import Credentials
+    from .domain import Trigger
+    from .results import JobResult
+    from .runner import JobRunner, UseCase
+    from .usecases.backup import Backup
 
 log = logs.configure()
 
@@ -63,23 +69,40 @@ def _container(settings: Settings) -> _Container:
         from .runner import JobRunner
         from .usecases.backup import Backup
         from .usecases.lifecycle import Lifecycle
-        from .usecases.sweep import Sweep
 
         credentials = Credentials(settings)
         core = CoreClient(credentials, settings.core_endpoint)
         backup = Backup(core, settings)
-        sweep = Sweep(core, backup, settings, _sweep_publisher(settings, credentials))
+        sweep = _OnFirstUse(lambda: _sweep(core, backup, settings, credentials))
         runner = JobRunner({BackupJob: backup, LifecycleJob: Lifecycle(core, settings), SweepJob: sweep}, settings.max_parallel_calls)
         made = _containers[settings] = _Container(runner, Alerts(settings, credentials))
     return made
 
 
-def _sweep_publisher(settings: Settings, credentials: Any) -> Any:
-    if not settings.sweep_topic_id:
-        return None
-    from .clients.notifications import NotificationsClient
+class _OnFirstUse:
+    """A use case built when its first job comes: a container that never sweeps never loads the sweep."""
 
-    return NotificationsClient(credentials, settings.notifications_endpoint)
+    def __init__(self, build: Callable[[], UseCase]) -> None:
+        self._build = build
+        self._made: UseCase | None = None
+        self._lock = threading.Lock()
+
+    def run(self, job: Any, trigger: Trigger, deadline: Deadline) -> JobResult:
+        with self._lock:
+            if self._made is None:
+                self._made = self._build()
+        return self._made.run(job, trigger, deadline)
+
+
+def _sweep(core: CoreClient, backup: Backup, settings: Settings, credentials: Credentials) -> UseCase:
+    from .usecases.sweep import Sweep
+
+    publisher = None
+    if settings.sweep_topic_id:
+        from .clients.notifications import NotificationsClient
+
+        publisher = NotificationsClient(credentials, settings.notifications_endpoint)
+    return Sweep(core, backup, settings, publisher)
 
 
 def handle_call(ctx: InvokeContext, data: io.BytesIO | bytes | str | None) -> Response:
