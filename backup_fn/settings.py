@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .domain import Mark
 from .errors import InvalidConfiguration
@@ -87,11 +87,12 @@ class Settings(BaseModel):
 
     @field_validator("allowed_compartment_ids", "sweep_compartment_ids", mode="before")
     @classmethod
-    def _split_ids(cls, value: object) -> object:
+    def _split_ids(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
             ids = _items(value)
             if not ids:
-                raise ValueError("names no compartment OCID; unset it for no restriction")
+                unset = "for no restriction" if info.field_name == "allowed_compartment_ids" else "to sweep ALLOWED_COMPARTMENT_IDS"
+                raise ValueError(f"names no compartment OCID; unset it {unset}")
             return frozenset(ids)
         return value
 
