@@ -83,6 +83,13 @@ class Settings(BaseModel):
             raise InvalidConfiguration(
                 "Invalid function configuration: a sweep needs SWEEP_COMPARTMENT_IDS or ALLOWED_COMPARTMENT_IDS to know where to look."
             )
+        # Checked when a sweep comes, not for every call: a sweep misconfigured must not stop event backups.
+        strays = sorted(compartments - (self.allowed_compartment_ids or compartments))
+        if strays:
+            named = ", ".join(strays)
+            raise InvalidConfiguration(
+                f"Invalid function configuration: SWEEP_COMPARTMENT_IDS names {named}, which ALLOWED_COMPARTMENT_IDS does not list."
+            )
         return compartments
 
     @field_validator("allowed_compartment_ids", "sweep_compartment_ids", mode="before")
@@ -188,11 +195,6 @@ class Settings(BaseModel):
         strays = [region for region, _ in self.copy_kms_key_ids if region not in self.copy_to_regions]
         if strays:
             raise ValueError(f"COPY_KMS_KEY_IDS names {', '.join(strays)}, which COPY_TO_REGIONS does not list")
-        strays = sorted(
-            (self.sweep_compartment_ids or frozenset()) - (self.allowed_compartment_ids or self.sweep_compartment_ids or frozenset())
-        )
-        if strays:
-            raise ValueError(f"SWEEP_COMPARTMENT_IDS names {', '.join(strays)}, which ALLOWED_COMPARTMENT_IDS does not list")
         if self.region is not None and self.region in self.copy_to_regions:
             raise ValueError(f"COPY_TO_REGIONS names {self.region}, the function's own region: a backup is already there")
         return self

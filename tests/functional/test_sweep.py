@@ -216,7 +216,7 @@ def test_a_large_sweep_fans_out_through_notifications_and_survives_throttling(em
     emulator.limit_creates(per_second=8, burst=4)
     config = {"SWEEP_TOPIC_ID": TRIGGER_TOPIC, "SWEEP_BATCH_SIZE": "10", "MAX_PARALLEL_CALLS": "4"}
     containers = [start(start_function, f"fn{n}", **config) for n in range(3)]
-    with NotificationsEngine(emulator, minute_seconds=0.25, duplicates=1, deadline_seconds=3) as engine:
+    with NotificationsEngine(emulator, minute_seconds=0.5, duplicates=1, deadline_seconds=3) as engine:
         engine.subscribe(TRIGGER_TOPIC, containers[1:])
         planned = report(sweep(containers[0]))
         assert (planned["beyondRpo"], planned["batches"], planned["backups"]) == (60, 6, [])

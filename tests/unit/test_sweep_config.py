@@ -22,8 +22,9 @@ def test_sweep_compartments_default_to_the_allowed_ones_and_must_lie_within_them
     assert load_settings({"SWEEP_COMPARTMENT_IDS": f"{PROD},{DEV}"}).sweep_compartments == {PROD, DEV}
     with pytest.raises(InvalidConfiguration, match="SWEEP_COMPARTMENT_IDS"):
         assert load_settings({}).sweep_compartments
+    other_triggers_still_work = load_settings({"ALLOWED_COMPARTMENT_IDS": PROD, "SWEEP_COMPARTMENT_IDS": DEV})
     with pytest.raises(InvalidConfiguration, match="ALLOWED_COMPARTMENT_IDS does not list"):
-        load_settings({"ALLOWED_COMPARTMENT_IDS": PROD, "SWEEP_COMPARTMENT_IDS": DEV})
+        assert other_triggers_still_work.sweep_compartments
 
 
 @pytest.mark.parametrize(
