@@ -1,5 +1,5 @@
 """How fast one container sends a sweep's creates: OCI publishes no create rate, so the rate is
-found the way TCP finds a link's: it doubles while OCI accepts (slow start), then grows by a
+found the way TCP finds a link's: it grows by half each round while OCI accepts (slow start), then by a
 little each second and halves on a 429. A throttled create is retried by the client's own
 backoff; pacing keeps the next ones from adding to the storm."""
 
@@ -45,8 +45,9 @@ class Pacer:
 
     def accepted(self) -> None:
         with self._lock:
-            # Per accepted create: +1 in slow start (doubling each round), else GROWTH_PER_SECOND a second.
-            self.per_second += 1.0 if self.slow_start else GROWTH_PER_SECOND / self.per_second
+            # Per accepted create: +0.5 in slow start (x1.5 each round: four containers at once overshoot
+            # less than doubling would), else GROWTH_PER_SECOND a second.
+            self.per_second += 0.5 if self.slow_start else GROWTH_PER_SECOND / self.per_second
             self.per_second = min(self.per_second, MAX_PER_SECOND)
 
     def throttled(self) -> None:

@@ -8,17 +8,17 @@ from backup_fn.deadline import Deadline
 from backup_fn.pacing import MIN_PER_SECOND, Pacer
 
 
-def test_slow_start_doubles_then_a_burst_of_throttles_halves_once():
+def test_slow_start_grows_by_half_a_round_then_a_burst_of_throttles_halves_once():
     pacer = Pacer(per_second=10)
     for _ in range(10):
         pacer.accepted()
-    assert pacer.per_second == 20
+    assert pacer.per_second == 15
     pacer.throttled()
     pacer.throttled()
     pacer.throttled()
-    assert pacer.per_second == 10 and not pacer.slow_start
+    assert pacer.per_second == 7.5 and not pacer.slow_start
     pacer.accepted()
-    assert 10 < pacer.per_second < 11  # additive from now on
+    assert 7.5 < pacer.per_second < 8  # additive from now on
 
 
 def test_never_below_its_floor_and_never_a_turn_past_the_deadline():
