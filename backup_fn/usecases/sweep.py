@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 # A create is one short call (or a few, throttled); below this much time left, the rest waits for
 # the batch's redelivery or the next sweep.
 MIN_SECONDS_PER_CREATE = 1.0
+log = logging.getLogger("backup_fn")
 MAX_TITLE_LENGTH = 255
 T = TypeVar("T")
 
@@ -149,7 +151,10 @@ class Sweep:
     ) -> list[RestoreTestAnswer]:
         answers: list[RestoreTestAnswer] = []
         for companion in self.companions:
-            answers += companion.during_sweep(plan.in_scope, backups, trigger, deadline, dry_run=dry_run)
+            try:
+                answers += companion.during_sweep(plan.in_scope, backups, trigger, deadline, dry_run=dry_run)
+            except BackupError as error:  # a companion's failure never costs a volume its backup
+                log.warning("sweep companion failed", extra={"errorCode": error.code, "error": error.message})
         return answers
 
     def _publish(

@@ -120,3 +120,29 @@ def test_companions_ride_on_the_planning_call_only():
     assert companion.calls == [(1, 1, True)]
     (create,) = core.called("create_backup")
     assert create.details["body"]["freeformTags"]["backup-trigger"] == "sweep"
+
+
+class _FailingCompanion:
+    def during_sweep(self, volumes, backups, trigger, deadline, *, dry_run):
+        from backup_fn.errors import ServiceUnavailable
+
+        raise ServiceUnavailable("restore tests are down")
+
+
+def test_a_failing_companion_costs_no_volume_its_backup():
+    from backup_fn.deadline import Deadline
+    from backup_fn.models import OciVolume
+    from backup_fn.usecases.backup import Backup
+    from backup_fn.usecases.sweep import Sweep
+    from tests.unit.fakes import FakeCore
+
+    volume = OciVolume(id="ocid1.volume.oc1.iad.abuwcljrb", compartment_id=PROD, lifecycle_state="AVAILABLE")
+    core = FakeCore(volumes=(volume,))
+    settings = load_settings({"SWEEP_COMPARTMENT_IDS": PROD})
+    trigger = parse_trigger(b'{"sweep": {}}', ARRIVAL)
+    (job,) = trigger.jobs
+    assert isinstance(job, SweepJob)
+    outcome = Sweep(core, Backup(core, settings), settings, companions=[_FailingCompanion()]).run(
+        job, trigger, Deadline.from_header(None, margin=1)
+    )
+    assert outcome.sweep is not None and outcome.sweep.created == 1 and outcome.sweep.errors == ()
