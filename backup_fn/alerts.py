@@ -126,17 +126,26 @@ def failure_message(call: CallResults, facts: CallFacts) -> tuple[str, str]:
 def _failures(call: CallResults) -> list[tuple[str, BackupError]]:
     if call.error is not None:
         return [("", call.error)]
-    return [(r.resource_id, r.error) for r in call.results if r.error is not None]
+    return [(r.resource_id, r.error) for r in call.results if r.error is not None] + [
+        failure for r in call.results if r.sweep for failure in r.sweep.errors
+    ]
 
 
 def metric_counts(call: CallResults) -> dict[str, int]:
     lifecycles = [r.lifecycle for r in call.results if r.lifecycle]
     rejected = call.rejected
     # A failed restore test is counted as RestoreTestsFailed, not as a failed backup.
-    failed_tests = sum(1 for r in call.results if isinstance(r.error, RestoreTestFailed))
+    failed_tests = sum(1 for error in call.errors if isinstance(error, RestoreTestFailed))
+    sweeps = [r.sweep for r in call.results if r.sweep]
+    sweep_counts = {}
+    for sweep in sweeps:
+        if sweep.answer.sweep.part == "sweep":
+            sweep_counts = {"VolumesInScope": sweep.answer.sweep.in_scope, "VolumesBeyondRpo": sweep.answer.sweep.beyond_rpo}
+    tests = [r.restore_test for r in call.results if r.restore_test] + [t for s in sweeps for t in s.answer.sweep.restore_tests]
     return {
-        **restore_test_counts([r.restore_test for r in call.results if r.restore_test]),
-        "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created"),
+        **sweep_counts,
+        **restore_test_counts(tests),
+        "BackupsCreated": sum(1 for r in call.results if r.backup and r.backup.outcome == "created") + sum(s.created for s in sweeps),
         "BackupsFailed": 0 if rejected else len(call.errors) - failed_tests,
         "BackupsCopied": sum(1 for life in lifecycles for c in life.copies or () if c.outcome == "created"),
         "BackupsDeleted": sum(_deleted(life) for life in lifecycles if not life.dry_run),

@@ -171,4 +171,37 @@ class RestoreTestEnvelope(_Answer):
     restore_test: RestoreTestAnswer
 
 
-Answer = ErrorAnswer | BackupAnswer | BackupsAnswer | IgnoredAnswer | LifecycleAnswer | RestoreTestEnvelope
+class SweepCounts(_Answer):
+    """Exact totals behind the sweep's lists, which show at most a bounded number each."""
+
+    backups: int
+    failures: int
+    would_back_up: int
+    restore_tests: int
+
+
+class SweepReport(_Answer):
+    """A sweep (or one batch of it): what was found in scope, within and beyond the RPO, and what was done.
+    `inScope` = `withinRpo` + `beyondRpo`; `excluded` counts volumes listed but out of scope."""
+
+    id: str
+    part: Literal["sweep", "batch"]
+    slot: str
+    dry_run: bool
+    in_scope: int
+    within_rpo: int
+    beyond_rpo: int
+    excluded: int
+    batches: int
+    backups: list[BackupAnswer]
+    failures: list[Failure]
+    restore_tests: list[RestoreTestAnswer]
+    would_back_up: list[str] | None = None
+    counts: SweepCounts
+
+
+class SweepAnswer(_Answer):
+    sweep: SweepReport
+
+
+Answer = ErrorAnswer | BackupAnswer | BackupsAnswer | IgnoredAnswer | LifecycleAnswer | RestoreTestEnvelope | SweepAnswer

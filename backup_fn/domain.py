@@ -93,7 +93,25 @@ class RestoreTestJob(NamedTuple):
         return self.backup_id
 
 
-Job = BackupJob | LifecycleJob | RestoreTestJob
+class SweepJob(NamedTuple):
+    """A sweep of the configured compartments (`volume_ids` None: the planning call), or one batch
+    of it: the volumes a planning call published, each read and judged again from OCI."""
+
+    sweep_id: str
+    dry_run: bool = False
+    volume_ids: tuple[str, ...] | None = None
+
+    @property
+    def resource_id(self) -> str:
+        return f"sweep {self.sweep_id}"
+
+
+def sweep_batch_message(sweep_id: str, volume_ids: list[str]) -> dict[str, object]:
+    """The body a sweep publishes to its topic for one batch, as `sources.sweep` reads it back."""
+    return {"sweep": {"batch": {"sweepId": sweep_id, "volumeIds": volume_ids}}}
+
+
+Job = BackupJob | LifecycleJob | RestoreTestJob | SweepJob
 
 
 class Skipped(NamedTuple):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from . import logs
@@ -21,8 +22,13 @@ from .sources import parse_trigger
 
 if TYPE_CHECKING:
     from .alerts import Alerts
+    from .clients.core import CoreClient
+    from .clients.signer import Credentials
     from .domain import Trigger
-    from .runner import JobRunner
+    from .results import JobResult
+    from .runner import JobRunner, UseCase
+    from .usecases.backup import Backup
+    from .usecases.sweep import SweepCompanion
 
 log = logs.configure()
 
@@ -60,8 +66,8 @@ def _container(settings: Settings) -> _Container:
         from .alerts import Alerts
         from .clients.core import CoreClient
         from .clients.signer import Credentials
-        from .domain import BackupJob, LifecycleJob, RestoreTestJob
-        from .runner import JobRunner, UseCase
+        from .domain import BackupJob, LifecycleJob, RestoreTestJob, SweepJob
+        from .runner import JobRunner
         from .usecases.backup import Backup
         from .usecases.lifecycle import Lifecycle
         from .usecases.restore_test import RestoreTests
@@ -69,14 +75,44 @@ def _container(settings: Settings) -> _Container:
         credentials = Credentials(settings)
         core = CoreClient(credentials, settings.core_endpoint)
         restore_tests = RestoreTests(core, settings)
+        backup = Backup(core, settings, restore_tests if settings.restore_tests_enabled else None)
+        companions = (restore_tests,) if settings.restore_tests_enabled else ()
+        sweep = _OnFirstUse(lambda: _sweep(core, backup, settings, credentials, companions))
         use_cases: dict[type, UseCase] = {
-            BackupJob: Backup(core, settings, restore_tests if settings.restore_tests_enabled else None),
+            BackupJob: backup,
             LifecycleJob: Lifecycle(core, settings),
             RestoreTestJob: restore_tests,
+            SweepJob: sweep,
         }
         runner = JobRunner(use_cases, settings.max_parallel_calls)
         made = _containers[settings] = _Container(runner, Alerts(settings, credentials))
     return made
+
+
+class _OnFirstUse:
+    """A use case built when its first job comes: a container that never sweeps never loads the sweep."""
+
+    def __init__(self, build: Callable[[], UseCase]) -> None:
+        self._build = build
+        self._made: UseCase | None = None
+        self._lock = threading.Lock()
+
+    def run(self, job: Any, trigger: Trigger, deadline: Deadline) -> JobResult:
+        with self._lock:
+            if self._made is None:
+                self._made = self._build()
+        return self._made.run(job, trigger, deadline)
+
+
+def _sweep(core: CoreClient, backup: Backup, settings: Settings, credentials: Credentials, companions: Sequence[SweepCompanion]) -> UseCase:
+    from .usecases.sweep import Sweep
+
+    publisher = None
+    if settings.sweep_topic_id:
+        from .clients.notifications import NotificationsClient
+
+        publisher = NotificationsClient(credentials, settings.notifications_endpoint)
+    return Sweep(core, backup, settings, publisher, companions)
 
 
 def handle_call(ctx: InvokeContext, data: io.BytesIO | bytes | str | None) -> Response:
@@ -167,6 +203,24 @@ def log_fields(call: CallResults) -> dict[str, Any]:
     if errors:
         fields["errorCode"] = ",".join(e.code for e in errors[:MAX_LISTED])
         fields["error"] = " | ".join(e.message for e in errors[:MAX_LISTED])
+    for sweep in (r.sweep.answer.sweep for r in call.results if r.sweep):
+        fields.update(
+            sweepPart=sweep.part,
+            slot=sweep.slot,
+            dryRun=sweep.dry_run,
+            inScope=sweep.in_scope,
+            withinRpo=sweep.within_rpo,
+            beyondRpo=sweep.beyond_rpo,
+            excluded=sweep.excluded,
+            batches=sweep.batches,
+            backupsMade=sweep.counts.backups,
+            failures=sweep.counts.failures,
+            restoreTests=sweep.counts.restore_tests,
+        )
+        if sweep.backups:
+            fields["backupId"] = ",".join(b.id for b in sweep.backups)
+        if sweep.would_back_up:
+            fields["wouldBackUp"] = ",".join(sweep.would_back_up)
     for life in (r.lifecycle for r in call.results if r.lifecycle):
         fields.update(
             copies=[c.model_dump(by_alias=True, exclude_none=True) for c in life.copies or ()], pruned=(life.pruned or [])[:MAX_LISTED]

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from .answers import Answer, BackupsAnswer, Counts, ErrorAnswer, Failure, IgnoredAnswer, RestoreTestEnvelope, SkippedResource
 from .domain import Trigger
 from .errors import BackupError
-from .results import CallResults, JobResult
+from .results import CallResults, JobResult, first_deciding
 
 # An alarm may name hundreds of volumes; the answer lists at most this many of each kind and counts them all.
 MAX_LISTED = 200
@@ -43,6 +43,11 @@ def _answer(call: CallResults, gateway: bool) -> tuple[int, Answer]:
     skipped = [SkippedResource(resource_id=s.resource_id, reason=s.reason) for s in trigger.skipped]
     if trigger.ignored:
         return 200, IgnoredAnswer(reason=trigger.ignored, trigger=trigger.source, skipped=skipped[:MAX_LISTED] or None)
+    sweep = next((r.sweep for r in call.results if r.sweep), None)
+    if sweep is not None:
+        # What a sweep or batch could not finish is delivered again (a batch) or found by the next sweep.
+        deciding = first_deciding([error for _, error in sweep.errors])
+        return (status_for(deciding, gateway) if deciding is not None and deciding.transient else 200), sweep.answer
     if len(call.results) == 1 and not trigger.skipped:
         return _single(call.results[0], trigger, gateway)
     skipped += [SkippedResource(resource_id=r.resource_id, reason=r.skip_reason) for r in call.results if r.skip_reason]

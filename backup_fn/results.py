@@ -5,9 +5,28 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .answers import BackupAnswer, LifecycleAnswer, RestoreTestAnswer
+from .answers import BackupAnswer, LifecycleAnswer, RestoreTestAnswer, SweepAnswer
 from .domain import Trigger
 from .errors import BackupError, ClientError
+
+
+class SweepOutcome(NamedTuple):
+    """A sweep's answer and every volume it could not back up (the answer lists a bounded number)."""
+
+    answer: SweepAnswer
+    errors: tuple[tuple[str, BackupError], ...] = ()
+    created: int = 0
+
+    @property
+    def summary(self) -> str:
+        report = self.answer.sweep
+        if self.errors:
+            return "partial" if report.counts.backups else "failed"
+        if report.dry_run:
+            return "dry-run"
+        if report.batches:
+            return "fanned-out"
+        return "created" if report.counts.backups else "protected"
 
 
 class JobResult(NamedTuple):
@@ -17,6 +36,7 @@ class JobResult(NamedTuple):
     skip_reason: str | None = None
     error: BackupError | None = None
     restore_test: RestoreTestAnswer | None = None
+    sweep: SweepOutcome | None = None
 
 
 def first_deciding(errors: list[BackupError]) -> BackupError | None:
@@ -37,7 +57,7 @@ class CallResults(NamedTuple):
     def errors(self) -> list[BackupError]:
         if self.error is not None:
             return [self.error]
-        return [r.error for r in self.results if r.error is not None]
+        return [r.error for r in self.results if r.error is not None] + [e for r in self.results if r.sweep for _, e in r.sweep.errors]
 
     @property
     def deciding_error(self) -> BackupError | None:
@@ -59,6 +79,9 @@ class CallResults(NamedTuple):
             return "failed"
         if self.trigger is not None and self.trigger.ignored:
             return "ignored"
+        sweeps = [r.sweep for r in self.results if r.sweep]
+        if sweeps:
+            return sweeps[0].summary
         failed = sum(1 for r in self.results if r.error)
         if failed:
             return "failed" if failed == len(self.results) else "partial"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .domain import Mark
 from .errors import InvalidConfiguration
@@ -57,6 +57,11 @@ class Settings(BaseModel):
     restore_tests_per_sweep: Annotated[int, Field(alias="RESTORE_TESTS_PER_SWEEP", ge=1, le=100)] = 1
     adopt_unmarked_before: Annotated[datetime | None, Field(alias="ADOPT_UNMARKED_BEFORE")] = None
     core_region_endpoints: Annotated[tuple[tuple[str, str], ...], Field(alias="OCI_CORE_REGION_ENDPOINTS")] = ()
+    sweep_compartment_ids: Annotated[frozenset[str] | None, Field(alias="SWEEP_COMPARTMENT_IDS")] = None
+    sweep_tag: Annotated[tuple[str, str | None] | None, Field(alias="SWEEP_TAG")] = None
+    rpo_hours: Annotated[float, Field(alias="RPO_HOURS", ge=0.25, le=8760)] = 24.0
+    sweep_topic_id: Annotated[str | None, Field(alias="SWEEP_TOPIC_ID")] = None
+    sweep_batch_size: Annotated[int, Field(alias="SWEEP_BATCH_SIZE", ge=1, le=100)] = 50
     # Set by the Functions platform with the resource principal, not by the operator.
     region: Annotated[str | None, Field(alias="OCI_RESOURCE_PRINCIPAL_REGION", pattern=f"^{REGION.pattern}$")] = None
 
@@ -111,17 +116,35 @@ class Settings(BaseModel):
             raise ValueError("names a region more than once")
         return tuple(pairs)
 
-    @field_validator("allowed_compartment_ids", mode="before")
+    @property
+    def sweep_compartments(self) -> frozenset[str]:
+        """Where a sweep looks: SWEEP_COMPARTMENT_IDS, else ALLOWED_COMPARTMENT_IDS; neither is a configuration error."""
+        compartments = self.sweep_compartment_ids or self.allowed_compartment_ids
+        if not compartments:
+            raise InvalidConfiguration(
+                "Invalid function configuration: a sweep needs SWEEP_COMPARTMENT_IDS or ALLOWED_COMPARTMENT_IDS to know where to look."
+            )
+        # Checked when a sweep comes, not for every call: a sweep misconfigured must not stop event backups.
+        strays = sorted(compartments - (self.allowed_compartment_ids or compartments))
+        if strays:
+            named = ", ".join(strays)
+            raise InvalidConfiguration(
+                f"Invalid function configuration: SWEEP_COMPARTMENT_IDS names {named}, which ALLOWED_COMPARTMENT_IDS does not list."
+            )
+        return compartments
+
+    @field_validator("allowed_compartment_ids", "sweep_compartment_ids", mode="before")
     @classmethod
-    def _split_ids(cls, value: object) -> object:
+    def _split_ids(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
             ids = _items(value)
             if not ids:
-                raise ValueError("names no compartment OCID; unset it for no restriction")
+                unset = "for no restriction" if info.field_name == "allowed_compartment_ids" else "to sweep ALLOWED_COMPARTMENT_IDS"
+                raise ValueError(f"names no compartment OCID; unset it {unset}")
             return frozenset(ids)
         return value
 
-    @field_validator("allowed_compartment_ids")
+    @field_validator("allowed_compartment_ids", "sweep_compartment_ids")
     @classmethod
     def _check_ids(cls, value: frozenset[str] | None) -> frozenset[str] | None:
         for ocid in value or ():
@@ -174,7 +197,17 @@ class Settings(BaseModel):
             return word == "true"
         return value
 
-    @field_validator("failure_topic_id")
+    @field_validator("sweep_tag", mode="before")
+    @classmethod
+    def _sweep_tag(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        key, sep, tag_value = (part.strip() for part in value.partition("="))
+        if not key or len(key) > 100 or len(tag_value) > 256:
+            raise ValueError("must be key=value or key (a freeform tag: key of 1-100 characters, value of at most 256)")
+        return (key, tag_value if sep else None)
+
+    @field_validator("failure_topic_id", "sweep_topic_id")
     @classmethod
     def _topic(cls, value: str | None) -> str | None:
         return TOPIC.check(value) if value is not None else None

@@ -530,18 +530,19 @@ def check_permissions(stack: Stack, table: dict[str, Any]) -> list[str]:
     needed_by_feature: dict[str, set[str]] = {}
     for service, operations in table["operations"].items():
         for operation, spec in operations.items():
-            feature = spec["feature"]
-            if feature not in statements:
-                problems.append(f"permissions.json: {service}.{operation} names feature {feature!r}, which has no policy statements")
-                continue
-            candidates = statements["always"] + (statements[feature] if feature != "always" else [])
-            for need in spec["permissions"]:
-                needed_by_feature.setdefault(feature, set()).add(need["permission"])
-                if not any(grants(s, need, table) for s in candidates):
-                    problems.append(
-                        f"policy: {service}.{operation} needs {need['permission']} ({need['verb']} {need['resource_type']}),"
-                        f" granted by no statement of {feature!r}" + (" or 'always'" if feature != "always" else "")
-                    )
+            # An operation used by several features (publishing to two topics) names them all: each must grant it.
+            for feature in [spec["feature"]] if isinstance(spec["feature"], str) else spec["feature"]:
+                if feature not in statements:
+                    problems.append(f"permissions.json: {service}.{operation} names feature {feature!r}, which has no policy statements")
+                    continue
+                candidates = statements["always"] + (statements[feature] if feature != "always" else [])
+                for need in spec["permissions"]:
+                    needed_by_feature.setdefault(feature, set()).add(need["permission"])
+                    if not any(grants(s, need, table) for s in candidates):
+                        problems.append(
+                            f"policy: {service}.{operation} needs {need['permission']} ({need['verb']} {need['resource_type']}),"
+                            f" granted by no statement of {feature!r}" + (" or 'always'" if feature != "always" else "")
+                        )
     every_need = {need["permission"]: need for ops in table["operations"].values() for spec in ops.values() for need in spec["permissions"]}
     for feature, feature_statements in statements.items():
         for statement in feature_statements:

@@ -9,6 +9,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,8 @@ class Notifications:
     # OCI's limit is 60 a minute; a test lowers both to reach it quickly.
     limit: int = MESSAGES_PER_MINUTE
     window_seconds: float = 60.0
+    # Told of every accepted message (the local delivery engine, `ons_delivery`).
+    listeners: list[Callable[[Json], None]] = field(default_factory=list)
 
     def routes(self) -> list[Route]:
         return [route("POST", f"{API}/topics/{OCID}/messages", "PublishMessage", lambda r, b, id: Response(200, self.publish(id, b)))]
@@ -56,4 +59,7 @@ class Notifications:
         message = {"topicId": topic_id, "title": title, "body": body["body"], "messageId": f"ocid1.onsmessage.oc1..{secrets.token_hex(20)}"}
         with self.lock:
             self.messages.append(message)
+            listeners = list(self.listeners)
+        for listener in listeners:
+            listener(message)
         return {"messageId": message["messageId"], "timeStamp": now_text()}

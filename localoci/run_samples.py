@@ -21,6 +21,7 @@ from .emulator import CoreEmulator
 from .harness import REPO, Call, CallResult, FdkServer
 from .identity import create_identity
 from .restore_demo import run_restore_test
+from .run_sweep import run_sweep
 from .samples import EVENTS_DIR, Sample, caller_status, describe, load_samples, problems, short_ocid, shorten_ocids
 from .tags import MARK_KEY, MARK_NAMESPACE, function_config
 
@@ -35,6 +36,7 @@ DEMO_CONFIG = {
     "METRICS_NAMESPACE": "volume_backup",
     "MARK_TAG_NAMESPACE": "volume-backup-local",
     "RESTORE_TEST_COMPARTMENT_ID": "ocid1.compartment.oc1..aaaaaaaarestoretests00000000000000000000000000000000003",
+    "SWEEP_COMPARTMENT_IDS": "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001",
 }
 WIDTH = 100
 DETAIL = " " * 6
@@ -91,7 +93,7 @@ def print_config(config: dict[str, str], given: dict[str, str]) -> None:
 
 def print_alerts(emulator: CoreEmulator, run: Run) -> None:
     """What reached a person: the failure messages published, each named by the call that published it, and the metrics."""
-    messages = emulator.messages
+    messages = [message for message in emulator.messages if message["topicId"] == FAILURE_TOPIC]
     emit(f"\nNotifications: {len(messages)} failure message(s) published to the failure topic {short_ocid(FAILURE_TOPIC)}")
     bodies = [json.loads(message["body"]) for message in messages]
     senders = [run.name_of_call.get(body.get("callId"), "(no call of this run)") for body in bodies]
@@ -289,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                 failures = run_all(server, samples, run) + run_chain(server, emulator, run)
                 failures += run_restore_test(lambda name, call: run.send(server, name, call), emulator, emit)
                 print_alerts(emulator, run)
-                checks = len(samples) + 2
+                failures += run_sweep(workdir, function_env(identity.env(), emulator.url), emulator, emit)
+                checks = len(samples) + 3  # the samples, the chain, the restore test and the sweep
                 emit(f"\n{checks - failures} passed, {failures} failed")
                 if failures:
                     print("\nfunction log:\n" + server.log_text())

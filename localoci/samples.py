@@ -13,7 +13,7 @@ from .harness import REPO, Call, CallResult, Delivery
 
 EVENTS_DIR = REPO / "events"
 MANIFEST = EVENTS_DIR / "manifest.json"
-Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed", "restore-test"]
+Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed", "restore-test", "sweep"]
 SOURCES: tuple[str, ...] = get_args(Source)
 OCID = re.compile(r"\bocid1\.[a-z0-9]+\.[A-Za-z0-9._-]*[A-Za-z0-9]")
 
@@ -74,6 +74,8 @@ def caller_status(sample_delivery: Delivery, result: CallResult) -> int:
 def outcome_of(body: Any) -> str:
     if not isinstance(body, dict):
         return "unreadable"
+    if "sweep" in body:
+        return "sweep"
     if "backups" in body:
         return "backups"
     if "backup" in body:
@@ -138,6 +140,11 @@ def describe(sample: Sample, result: CallResult) -> tuple[str, list[str]]:
         details = [f"{short_ocid(b['id'])} of {short_ocid(b.get('volumeId') or b.get('bootVolumeId'))}" for b in body["backups"]]
         details += [f"failed {short_ocid(f['resourceId'])}: {f['code']}" for f in body.get("failures", [])]
         return f"{len(body['backups'])} backups", ["; ".join(details)]
+    if outcome == "sweep":
+        part = body["sweep"]
+        done = f"would back up {part['counts']['wouldBackUp']}" if part["dryRun"] else f"backed up {part['counts']['backups']}"
+        counts = f"{part['inScope']} in scope: {part['withinRpo']} within RPO, {part['beyondRpo']} beyond; {part['excluded']} excluded"
+        return f"{part['part']}, {done}", [f"{counts}; {part['batches']} batches, {part['counts']['failures']} failures"]
     if outcome == "lifecycle":
         backup = body["backup"]
         copies = [f"{c['region']} {short_ocid(c['id']) if c.get('id') else c.get('code')}" for c in body.get("copies", [])]

@@ -22,6 +22,7 @@ from .compute import Compute
 from .faults import DEFAULT_CODES, Fault, Recorded, resources_named, take_matching, trickle, trickle_tail
 from .notifications import Notifications
 from .operations import ApiError, Json, Response, Route, etag
+from .rate_limit import CREATE_OPERATIONS, TokenBucket
 from .regions import RegionalBackups, split_region
 from .restores import Restores
 from .signatures import SignatureVerifier
@@ -63,6 +64,7 @@ class CoreEmulator:
         self.latency = latency
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = [Fault(**fault) for fault in data.get("faults", [])]
+        self.create_limit: TokenBucket | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -117,6 +119,11 @@ class CoreEmulator:
         with self._lock:
             self.faults.append(added)
         return added
+
+    def limit_creates(self, per_second: float | None, burst: float | None = None) -> TokenBucket | None:
+        """At most `per_second` creates a second (bursts of `burst`), then 429; None turns the limit off."""
+        self.create_limit = TokenBucket(per_second, burst) if per_second else None
+        return self.create_limit
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -182,6 +189,9 @@ class CoreEmulator:
                     return Response(fault.status, raw=fault.body.encode(fault.body_encoding), content_type=fault.content_type)
                 return Response(fault.status, {"code": code, "message": fault.message or f"Injected fault: {fault.status} {code}."})
             trickle = fault.trickle_seconds
+        limit = self.create_limit
+        if limit is not None and route.operation in CREATE_OPERATIONS and not limit.take():
+            return Response(429, {"code": "TooManyRequests", "message": "Too many requests for the tenancy: slow down creates."})
         try:
             body = json.loads(recorded.body) if recorded.body else None
         except ValueError:

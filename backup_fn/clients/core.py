@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
@@ -17,6 +18,8 @@ from .signer import Credentials
 CORE = Service("blockstorage", "/20160918", "https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}", "iaas")
 # OCI's largest page: a volume with thousands of backups is read in a few round trips.
 LIST_PAGE_SIZE = 1000
+# A sweep reads whole compartments: OCI's largest page, so its calls grow with pages, not volumes.
+SWEEP_PAGE_SIZE = 1000
 
 
 class KindOperations(NamedTuple):
@@ -60,7 +63,6 @@ class RestoreOperations(NamedTuple):
     create_volume: Operation
     update_volume: Operation
     delete_volume: Operation
-    list_volumes: Operation
 
 
 RESTORE_OPERATIONS: dict[ResourceKind, RestoreOperations] = {
@@ -68,17 +70,20 @@ RESTORE_OPERATIONS: dict[ResourceKind, RestoreOperations] = {
         Operation("CreateVolume", "POST", "/volumes"),
         Operation("UpdateVolume", "PUT", "/volumes/{id}"),
         Operation("DeleteVolume", "DELETE", "/volumes/{id}"),
-        Operation("ListVolumes", "GET", "/volumes"),
     ),
     "bootVolume": RestoreOperations(
         Operation("CreateBootVolume", "POST", "/bootVolumes"),
         Operation("UpdateBootVolume", "PUT", "/bootVolumes/{id}"),
         Operation("DeleteBootVolume", "DELETE", "/bootVolumes/{id}"),
-        Operation("ListBootVolumes", "GET", "/bootVolumes"),
     ),
+}
+LIST_VOLUMES: dict[ResourceKind, Operation] = {
+    "volume": Operation("ListVolumes", "GET", "/volumes"),
+    "bootVolume": Operation("ListBootVolumes", "GET", "/bootVolumes"),
 }
 OPERATIONS: tuple[Operation, ...] = (
     LIST_BOOT_VOLUME_ATTACHMENTS,
+    *LIST_VOLUMES.values(),
     *(operation for operations in KIND_OPERATIONS.values() for operation in operations),
     *(operation for operations in RESTORE_OPERATIONS.values() for operation in operations),
 )
@@ -144,6 +149,35 @@ class CoreClient:
             yield from parse_list(_backup_list(), reply)
             next_page = reply.headers.get("opc-next-page")
             if not next_page:
+                return
+            query = {**query, "page": next_page}
+
+    def volumes_in(self, kind: Kind, compartment_id: str, deadline: Deadline) -> Iterator[OciVolume]:
+        """Every volume (or boot volume) of the compartment, whatever its state, page after page."""
+        query: dict[str, str | int] = {"compartmentId": compartment_id, "limit": SWEEP_PAGE_SIZE}
+        while True:
+            reply = self._oci.call(deadline, LIST_VOLUMES[kind.name], query=query)
+            yield from parse_list(_volume_list(), reply)
+            next_page = reply.headers.get("opc-next-page")
+            if not next_page:
+                return
+            query = {**query, "page": next_page}
+
+    def recent_backups_in(self, kind: Kind, compartment_id: str, since: datetime, deadline: Deadline) -> Iterator[OciBackup]:
+        """The compartment's backups of every volume, newest first, until a page reaches back past `since`."""
+        query: dict[str, str | int] = {
+            "compartmentId": compartment_id,
+            "sortBy": "TIMECREATED",
+            "sortOrder": "DESC",
+            "limit": SWEEP_PAGE_SIZE,
+        }
+        while True:
+            reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].list_backups, query=query)
+            page = parse_list(_backup_list(), reply)
+            yield from page
+            next_page = reply.headers.get("opc-next-page")
+            oldest = _created(page[-1]) if page else None
+            if not next_page or (oldest is not None and oldest < since):
                 return
             query = {**query, "page": next_page}
 
@@ -228,13 +262,10 @@ class CoreClient:
         """The opc-request-id; a volume already gone raises NotFound, which callers take as done."""
         return self._oci.call(deadline, RESTORE_OPERATIONS[kind.name].delete_volume, path_params={"id": volume_id}).request_id
 
-    def volumes_in(self, kind: Kind, compartment_id: str, deadline: Deadline) -> Iterator[OciVolume]:
-        """Every volume (or boot volume) of one compartment, page after page."""
-        query: dict[str, str | int] = {"compartmentId": compartment_id, "limit": LIST_PAGE_SIZE}
-        while True:
-            reply = self._oci.call(deadline, RESTORE_OPERATIONS[kind.name].list_volumes, query=query)
-            yield from parse_list(_volume_list(), reply)
-            next_page = reply.headers.get("opc-next-page")
-            if not next_page:
-                return
-            query = {**query, "page": next_page}
+
+def _created(backup: OciBackup) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(backup.time_created or "")
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import oci.exceptions
@@ -19,6 +21,9 @@ MIN_ATTEMPT_SECONDS = 0.5
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 8.0
+# Set by a caller that paces its own calls (a sweep's creates): a 429 in this context is not
+# retried here but raised at once, after telling the caller, who retries behind its pacer.
+on_throttle: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("on_throttle", default=None)
 
 
 class _DeadlineChecker(retry_checkers.BaseRetryChecker):  # type: ignore[misc]
@@ -27,6 +32,10 @@ class _DeadlineChecker(retry_checkers.BaseRetryChecker):  # type: ignore[misc]
         self.deadline = deadline
 
     def should_retry(self, exception: Any = None, response: Any = None, **kwargs: Any) -> bool:
+        listener = on_throttle.get()
+        if listener is not None and isinstance(exception, oci.exceptions.ServiceError) and exception.status == 429:
+            listener()
+            return False
         return self.deadline.remaining() > MIN_ATTEMPT_SECONDS
 
 

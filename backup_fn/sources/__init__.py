@@ -36,6 +36,8 @@ def source_for(body: dict[str, Any]) -> SourceModule:
         return _module("alarm")
     if "restoreTest" in body:
         return _module("restore_test")
+    if "sweep" in body:
+        return _module("sweep")
     return _module("request")
 
 

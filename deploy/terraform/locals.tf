@@ -13,13 +13,20 @@ locals {
   create_alarm_topic   = local.alarm_on && var.alarm_topic_id == "" && !local.failure_topic_on
   kms_on               = length(local.kms_key_ids) > 0
   restore_tests_on     = var.restore_test_compartment_id != ""
+  sweep_schedule_on    = var.sweep_schedule != ""
+  sweep_on             = local.sweep_schedule_on || var.sweep_compartment_ids != ""
 
   failure_topic_id       = var.failure_topic_id != "" ? var.failure_topic_id : (local.create_failure_topic ? oci_ons_notification_topic.failures[0].id : "")
   metrics_compartment_id = var.metrics_compartment_id != "" ? var.metrics_compartment_id : (local.metrics_on ? var.compartment_ocid : "")
   alarm_topic_id         = var.alarm_topic_id != "" ? var.alarm_topic_id : (local.create_alarm_topic ? oci_ons_notification_topic.alarm[0].id : local.failure_topic_id)
 
   mark_tag_namespace = oci_identity_tag_namespace.mark.name
-  mark_tag_key       = oci_identity_tag.mark.name
+
+  # The sweep's batches go to the trigger topic, whose subscription delivers them to the function.
+  sweep_compartment_ids = var.sweep_compartment_ids != "" ? var.sweep_compartment_ids : (local.sweep_on ? local.volumes_compartment_id : "")
+  sweep_topic_id        = local.sweep_on ? oci_ons_notification_topic.trigger.id : ""
+  sweep_schedule_id     = join("", oci_resource_scheduler_schedule.sweep[*].id)
+  mark_tag_key          = oci_identity_tag.mark.name
 
   # Every function config key; a key whose value is empty is left out, so the function's own default applies.
   function_config_values = {
@@ -46,7 +53,12 @@ locals {
     # Restore tests (their keys are longer than the column above).
     RESTORE_TEST_COMPARTMENT_ID = var.restore_test_compartment_id
     RESTORE_TESTS_PER_SWEEP     = var.restore_tests_per_sweep
-    ADOPT_UNMARKED_BEFORE      = var.adopt_unmarked_before
+    ADOPT_UNMARKED_BEFORE       = var.adopt_unmarked_before
+    SWEEP_COMPARTMENT_IDS       = local.sweep_compartment_ids
+    SWEEP_TAG                   = var.sweep_tag
+    RPO_HOURS                   = var.rpo_hours
+    SWEEP_TOPIC_ID              = local.sweep_topic_id
+    SWEEP_BATCH_SIZE            = var.sweep_batch_size
   }
   function_config = { for key, value in local.function_config_values : key => value if value != "" }
 
@@ -98,6 +110,12 @@ locals {
     events = [
       "Allow service cloudEvents to use ons-topics in compartment id ${var.compartment_ocid}",
     ]
+    sweep = [
+      "Allow ${local.function_subject} to use ons-topics in compartment id ${var.compartment_ocid} where request.permission = 'ONS_TOPIC_PUBLISH'",
+    ]
+    sweep_schedule = [
+      "Allow any-user to manage functions-family in compartment id ${var.compartment_ocid} where ALL {request.principal.type = 'resourceschedule', request.principal.id = '${local.sweep_schedule_id}'}",
+    ]
     api_gateway = [
       "Allow any-user to use functions-family in compartment id ${var.compartment_ocid} where ALL {request.principal.type = 'ApiGateway', request.resource.compartment.id = '${var.compartment_ocid}'}",
     ]
@@ -119,6 +137,8 @@ locals {
     events          = length(local.event_types) > 0 || local.restore_tests_on
     api_gateway     = var.api_gateway_enabled
     restore_tests   = local.restore_tests_on
+    sweep           = local.sweep_on
+    sweep_schedule  = local.sweep_schedule_on
   }
   policy = flatten([for feature, statements in local.policy_statements : statements if local.policy_features[feature]])
 }

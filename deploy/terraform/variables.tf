@@ -312,3 +312,36 @@ variable "restore_tests_per_sweep" {
   default     = ""
   description = "RESTORE_TESTS_PER_SWEEP: volumes each sweep restore-tests, 1-100 (function default 1)."
 }
+
+# ---------------------------------------------------------------------------------------------
+# Protection sweep
+
+variable "sweep_schedule" {
+  type        = string
+  default     = "FREQ=HOURLY;INTERVAL=1"
+  description = "RFC 5545 recurrence of the sweep (Resource Scheduler, ICAL), e.g. FREQ=HOURLY;INTERVAL=1. Empty: no schedule."
+}
+
+variable "sweep_compartment_ids" {
+  type        = string
+  default     = ""
+  description = "SWEEP_COMPARTMENT_IDS: comma-separated compartments the sweep protects. Empty with the sweep on: volumes_compartment_id."
+}
+
+variable "sweep_tag" {
+  type        = string
+  default     = ""
+  description = "SWEEP_TAG: key=value (or key): only volumes with this freeform tag are swept. Empty: every volume."
+}
+
+variable "rpo_hours" {
+  type        = string
+  default     = ""
+  description = "RPO_HOURS: a volume is protected while it has a backup younger than this, 0.25-8760 (function default 24)."
+}
+
+variable "sweep_batch_size" {
+  type        = string
+  default     = ""
+  description = "SWEEP_BATCH_SIZE: volumes per batch a large sweep publishes to the trigger topic, 1-100 (function default 50)."
+}

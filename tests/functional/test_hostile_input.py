@@ -10,10 +10,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localoci.harness import Call
+from localoci.harness import Call, FdkServer
 from localoci.samples import load_samples, sample
+from tests.conftest import FunctionFactory
 
 pytestmark = pytest.mark.functional
+SWEPT = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
+
+
+@pytest.fixture
+def function(start_function: FunctionFactory) -> FdkServer:
+    """With a compartment to sweep, a well-formed sweep body is a sweep, not a configuration error."""
+    return start_function(SWEEP_COMPARTMENT_IDS=SWEPT)
+
 
 PAYLOADS = [s.payload for s in load_samples()]
 CLIENT_CODES = {
@@ -144,7 +153,7 @@ def test_hostile_payloads_get_clean_answers(function, emulator, body, delivery):
             creates_after = sum(1 for r in emulator.requests if r.operation.startswith(("Create", "Copy", "Delete")))
             assert creates_after == creates_before, "an invalid body must create nothing"
     else:
-        assert answer.get("ignored") is True or "id" in answer or "backups" in answer, answer
+        assert answer.get("ignored") is True or "id" in answer or "backups" in answer or "sweep" in answer, answer
     assert function.alive()
 
 

@@ -47,7 +47,7 @@ def test_make_run_sends_every_sample_and_shows_the_backups(make_run):
     assert any(line.startswith("ok") and " created …volumebackup…" in line for line in lines)
     assert any(line.startswith("ok") and " created …bootvolumebackup…" in line for line in lines)
     assert not any(line.startswith("FAIL") for line in lines)
-    assert lines[-1] == f"{len(load_samples()) + 2} passed, 0 failed"
+    assert lines[-1] == f"{len(load_samples()) + 3} passed, 0 failed"  # the samples, the chain, the restore test, the sweep
 
 
 def test_make_run_fits_a_100_column_terminal_under_a_header_row(make_run):

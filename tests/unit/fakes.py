@@ -97,6 +97,20 @@ class FakeCore(CoreClient):
         mine = [b for b in self.backups.values() if b.source_id == volume_id and b.compartment_id == compartment_id]
         yield from sorted(mine, key=lambda b: b.time_created or "", reverse=True)  # newest first, as OCI is asked
 
+    def volumes_in(self, kind: Kind, compartment_id: str, deadline: Deadline) -> Iterator[OciVolume]:
+        self._call("volumes_in", compartment_id, kind=kind.name, compartment_id=compartment_id)
+        boot = kind.name == "bootVolume"
+        yield from (v for v in self.volumes.values() if v.compartment_id == compartment_id and v.id.startswith("ocid1.bootvolume.") == boot)
+
+    def recent_backups_in(self, kind: Kind, compartment_id: str, since: datetime, deadline: Deadline) -> Iterator[OciBackup]:
+        self._call("recent_backups_in", compartment_id, kind=kind.name, compartment_id=compartment_id, since=since)
+        mine = [
+            b
+            for b in self.backups.values()
+            if b.compartment_id == compartment_id and (b.boot_volume_id is not None) == (kind.name == "bootVolume")
+        ]
+        yield from sorted(mine, key=lambda b: b.time_created or "", reverse=True)
+
     def copy_backup(
         self,
         kind: Kind,
@@ -201,7 +215,3 @@ class FakeCore(CoreClient):
             raise NotFound(f"{volume_id} not found.")
         self.volumes[volume_id] = volume.model_copy(update={"lifecycle_state": "TERMINATED"})
         return "req-delete-volume"
-
-    def volumes_in(self, kind: Kind, compartment_id: str, deadline: Deadline) -> Iterator[OciVolume]:
-        self._call("volumes_in", compartment_id, kind=kind.name)
-        yield from (v for v in self.volumes.values() if v.compartment_id == compartment_id and kind.ocid.matches(v.id))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from backup_fn.delivery import arrival_of
-from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, Arrival, InstanceRef, LifecycleJob, Skipped, retry_token
+from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, Arrival, InstanceRef, LifecycleJob, Skipped, SweepJob, retry_token
 from backup_fn.errors import InvalidRequest, MethodNotAllowed, PayloadTooLarge
 from backup_fn.models import BackupRequest
 from backup_fn.sources import MAX_BODY_BYTES, parse_json, parse_trigger, source_for
@@ -29,8 +29,14 @@ def test_every_file_in_events_is_in_the_manifest():
 
 
 # Where each source's bodies are read: backup_fn/sources/<module>.py.
-SOURCE_MODULES = {"request": "request", "oci-events": "events", "monitoring-alarm": "alarm", "backup-completed": "backup_completed"}
-SOURCE_MODULES["restore-test"] = "restore_test"
+SOURCE_MODULES = {
+    "request": "request",
+    "oci-events": "events",
+    "monitoring-alarm": "alarm",
+    "backup-completed": "backup_completed",
+    "restore-test": "restore_test",
+    "sweep": "sweep",
+}
 
 
 @pytest.mark.parametrize("s", SAMPLES, ids=lambda s: s.name)
@@ -47,6 +53,9 @@ def test_every_sample_dispatches_to_the_source_its_manifest_names(s):
     for job in trigger.jobs:
         if isinstance(job, LifecycleJob):
             assert job.backup_id == payload["data"]["resourceId"]
+            continue
+        if isinstance(job, SweepJob):  # its tokens are made per volume once OCI has been read
+            assert job.volume_ids == tuple(payload["sweep"].get("batch", {}).get("volumeIds", [])) or job.volume_ids is None
             continue
         assert len(job.retry_token) == 64
         int(job.retry_token, 16)
