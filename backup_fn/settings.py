@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from .domain import Mark
 from .errors import InvalidConfiguration
 from .models import BackupType
+from .near_miss import one_edit_apart
 from .ocids import COMPARTMENT, KEY, TOPIC
 
 DEFAULT_OPT_OUT_TAG = "backup-opt-out"
@@ -115,23 +116,6 @@ class Settings(BaseModel):
         if len({region for region, _ in pairs}) != len(pairs):
             raise ValueError("names a region more than once")
         return tuple(pairs)
-
-    @property
-    def sweep_compartments(self) -> frozenset[str]:
-        """Where a sweep looks: SWEEP_COMPARTMENT_IDS, else ALLOWED_COMPARTMENT_IDS; neither is a configuration error."""
-        compartments = self.sweep_compartment_ids or self.allowed_compartment_ids
-        if not compartments:
-            raise InvalidConfiguration(
-                "Invalid function configuration: a sweep needs SWEEP_COMPARTMENT_IDS or ALLOWED_COMPARTMENT_IDS to know where to look."
-            )
-        # Checked when a sweep comes, not for every call: a sweep misconfigured must not stop event backups.
-        strays = sorted(compartments - (self.allowed_compartment_ids or compartments))
-        if strays:
-            named = ", ".join(strays)
-            raise InvalidConfiguration(
-                f"Invalid function configuration: SWEEP_COMPARTMENT_IDS names {named}, which ALLOWED_COMPARTMENT_IDS does not list."
-            )
-        return compartments
 
     @field_validator("allowed_compartment_ids", "sweep_compartment_ids", mode="before")
     @classmethod
@@ -284,24 +268,9 @@ def load_settings(config: Mapping[str, str]) -> Settings:
 @functools.lru_cache(maxsize=8)
 def _warn_near_misses(unknown: frozenset[str]) -> None:
     for key in sorted(unknown):
-        known = next((name for name in sorted(OPERATOR_KEYS) if _one_edit_apart(key, name)), None)
+        known = next((name for name in sorted(OPERATOR_KEYS) if one_edit_apart(key, name)), None)
         if known:
             log.warning(f"config key {key} is not one this function reads; did you mean {known}?", extra={"configKey": key})
-
-
-def _one_edit_apart(a: str, b: str) -> bool:
-    """One character inserted, deleted, replaced, or two neighbours swapped (Damerau distance 1);
-    difflib's ratio has no such bound, and a whole edit-distance library is more than this needs."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diffs = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diffs) == 1 or (
-            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
-        )
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
-    return short[i:] == long[i + 1 :]
 
 
 @functools.lru_cache(maxsize=8)

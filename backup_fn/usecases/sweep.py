@@ -20,7 +20,7 @@ from ..answers import BackupAnswer, Failure, RestoreTestAnswer, SweepAnswer, Swe
 from ..clients.retry import on_throttle
 from ..deadline import Deadline
 from ..domain import Skipped, SweepJob, Trigger, sweep_batch_message
-from ..errors import BackupError, DeadlineExceeded, RestoreTestFailed, Throttled
+from ..errors import BackupError, DeadlineExceeded, InvalidConfiguration, RestoreTestFailed, Throttled
 from ..models import KINDS, BackupRequest, Kind, OciBackup, OciVolume
 from ..pacing import Pacer
 from ..replies import MAX_LISTED
@@ -129,7 +129,7 @@ class Sweep:
     def _read(self, kinds: list[Kind], since: datetime, deadline: Deadline) -> tuple[list[OciVolume], list[OciBackup]]:
         """Every volume and boot volume of the sweep's compartments, and their backups back to `since`:
         one listing per compartment and kind, read side by side."""
-        compartments = sorted(self.settings.sweep_compartments)
+        compartments = sorted(sweep_compartments(self.settings))
         # The restore tests' workspace is never swept, even when it lies inside the sweep's compartments.
         workspace = self.settings.restore_test_compartment_id
         compartments = [compartment for compartment in compartments if compartment != workspace]
@@ -227,3 +227,20 @@ class Sweep:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.settings.max_parallel_calls, thread_name_prefix="sweep")
             return self._pool
+
+
+def sweep_compartments(settings: Settings) -> frozenset[str]:
+    """Where a sweep looks: SWEEP_COMPARTMENT_IDS, else ALLOWED_COMPARTMENT_IDS; neither is a configuration error."""
+    compartments = settings.sweep_compartment_ids or settings.allowed_compartment_ids
+    if not compartments:
+        raise InvalidConfiguration(
+            "Invalid function configuration: a sweep needs SWEEP_COMPARTMENT_IDS or ALLOWED_COMPARTMENT_IDS to know where to look."
+        )
+    # Checked when a sweep comes, not for every call: a sweep misconfigured must not stop event backups.
+    strays = sorted(compartments - (settings.allowed_compartment_ids or compartments))
+    if strays:
+        named = ", ".join(strays)
+        raise InvalidConfiguration(
+            f"Invalid function configuration: SWEEP_COMPARTMENT_IDS names {named}, which ALLOWED_COMPARTMENT_IDS does not list."
+        )
+    return compartments

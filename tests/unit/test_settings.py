@@ -3,7 +3,8 @@ import logging
 import pytest
 
 from backup_fn.errors import InvalidConfiguration
-from backup_fn.settings import _one_edit_apart, load_settings
+from backup_fn.near_miss import one_edit_apart
+from backup_fn.settings import load_settings
 
 PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaalocaltenancy00000000000000000000000000000000000001"
@@ -98,9 +99,9 @@ def test_a_key_one_edit_from_a_known_one_is_named_in_a_warning():
     ("a", "b", "apart"),
     [("KEEP_LST", "KEEP_LAST", True), ("KEEP_LAST", "KEEP_LAST", False), ("KEEP_LSAT", "KEEP_LAST", True), ("KEEP", "KEEP_LAST", False)],
 )
-def test_one_edit_apart(a, b, apart):
-    assert _one_edit_apart(a, b) is apart
-    assert _one_edit_apart(b, a) is apart
+def testone_edit_apart(a, b, apart):
+    assert one_edit_apart(a, b) is apart
+    assert one_edit_apart(b, a) is apart
 
 
 @pytest.mark.parametrize("key", ["KEEP_LAST", "KEEP_DAYS", "COPY_TO_REGIONS"])

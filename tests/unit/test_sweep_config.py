@@ -10,6 +10,7 @@ from backup_fn.domain import Arrival, SweepJob, sweep_batch_message
 from backup_fn.errors import InvalidConfiguration, InvalidRequest
 from backup_fn.settings import load_settings
 from backup_fn.sources import parse_trigger
+from backup_fn.usecases.sweep import sweep_compartments
 
 PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
 DEV = "ocid1.compartment.oc1..aaaaaaaadev00000000000000000000000000000000000000000002"
@@ -17,13 +18,13 @@ ARRIVAL = Arrival("direct", None, "call-1")
 
 
 def test_sweep_compartments_default_to_the_allowed_ones_and_must_lie_within_them():
-    assert load_settings({"ALLOWED_COMPARTMENT_IDS": PROD}).sweep_compartments == {PROD}
-    assert load_settings({"SWEEP_COMPARTMENT_IDS": f"{PROD},{DEV}"}).sweep_compartments == {PROD, DEV}
+    assert sweep_compartments(load_settings({"ALLOWED_COMPARTMENT_IDS": PROD})) == {PROD}
+    assert sweep_compartments(load_settings({"SWEEP_COMPARTMENT_IDS": f"{PROD},{DEV}"})) == {PROD, DEV}
     with pytest.raises(InvalidConfiguration, match="SWEEP_COMPARTMENT_IDS"):
-        assert load_settings({}).sweep_compartments
+        assert sweep_compartments(load_settings({}))
     other_triggers_still_work = load_settings({"ALLOWED_COMPARTMENT_IDS": PROD, "SWEEP_COMPARTMENT_IDS": DEV})
     with pytest.raises(InvalidConfiguration, match="ALLOWED_COMPARTMENT_IDS does not list"):
-        assert other_triggers_still_work.sweep_compartments
+        assert sweep_compartments(other_triggers_still_work)
 
 
 @pytest.mark.parametrize(
