@@ -21,6 +21,7 @@ from localoci.emulator import CoreEmulator
 from localoci.harness import REPO, Call, FdkServer
 from localoci.identity import create_identity
 from localoci.ons_delivery import NotificationsEngine
+from localoci.tags import function_config
 
 SEED = REPO / "localoci" / "seed.json"
 RESULTS = Path(__file__).with_name("sweep.json")
@@ -73,7 +74,8 @@ def measure(rate: float = CREATES_PER_SECOND, containers: int = CONTAINERS) -> d
         with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0.5, available_after=1.5) as emulator:
             beyond = seed(emulator)
             endpoints = {name: emulator.url for name in ("OCI_CORE_ENDPOINT", "OCI_NOTIFICATIONS_ENDPOINT", "OCI_TELEMETRY_ENDPOINT")}
-            env = {**identity.env(), **endpoints, **CONFIG}
+            # The function's mark on, as the stack deploys it: each backup is tagged right after its create.
+            env = {**identity.env(), **endpoints, **function_config(emulator.url), **CONFIG}
             servers = [FdkServer(REPO / "func.py", workdir, env, name=f"fn-{n}").start() for n in range(containers + 1)]
             try:
                 emulator.limit_creates(rate, burst=rate)
