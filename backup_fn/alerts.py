@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .answers import LifecycleAnswer
 from .deadline import Deadline
-from .errors import BackupError, RestoreTestFailed
+from .errors import BackupError, RestoreNotFinished, RestoreTestFailed
 from .results import CallResults
 from .settings import Settings
 
@@ -103,7 +103,7 @@ def failure_message(call: CallResults, facts: CallFacts) -> tuple[str, str]:
     resource = next((resource for resource, error in failures if error is deciding), "")
     more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
     subject = resource or (f"{trigger.source} {trigger.trigger_id}" if trigger else "trigger unreadable")
-    what = "Restore test failed" if isinstance(deciding, RestoreTestFailed) else "Backup failed"
+    what = "Restore test failed" if any(error is deciding for error in restore_test_errors(call)) else "Backup failed"
     title = f"{what}: {deciding.code}, {subject}{more}"[:MAX_TITLE_LENGTH]
     body: dict[str, Any] = {
         "callId": facts.call_id,
@@ -131,11 +131,23 @@ def _failures(call: CallResults) -> list[tuple[str, BackupError]]:
     ]
 
 
+RESTORE_TEST_ERRORS = (RestoreTestFailed, RestoreNotFinished)
+
+
+def restore_test_errors(call: CallResults) -> list[BackupError]:
+    """The call's errors that belong to restore tests (an on-demand test, a verdict, a sweep's stale
+    test): counted as restore tests, never as failed backups."""
+    if call.trigger is not None and call.trigger.source == "restore-test":
+        return call.errors
+    judged = [r.error for r in call.results if r.error and (r.restore_test or isinstance(r.error, RESTORE_TEST_ERRORS))]
+    return judged + [error for r in call.results if r.sweep for _, error in r.sweep.errors if isinstance(error, RestoreTestFailed)]
+
+
 def metric_counts(call: CallResults) -> dict[str, int]:
     lifecycles = [r.lifecycle for r in call.results if r.lifecycle]
     rejected = call.rejected
     # A failed restore test is counted as RestoreTestsFailed, not as a failed backup.
-    failed_tests = sum(1 for error in call.errors if isinstance(error, RestoreTestFailed))
+    failed_tests = len(restore_test_errors(call))
     sweeps = [r.sweep for r in call.results if r.sweep]
     sweep_counts = {}
     for sweep in sweeps:

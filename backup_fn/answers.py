@@ -149,7 +149,7 @@ class LifecycleAnswer(_Answer):
     counts: LifecycleCounts | None = None
 
 
-RestoreVerdict = Literal["started", "would-start", "passed", "failed"]
+RestoreVerdict = Literal["started", "would-start", "would-expire", "passed", "failed"]
 
 
 class RestoreTestAnswer(_Answer):

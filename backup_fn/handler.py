@@ -157,10 +157,13 @@ def _run(
 
 
 def _refuse_own_tags(trigger: Trigger, settings: Settings) -> None:
-    """The function's provenance tags and its mark are its alone: a request naming them is the caller's error."""
+    """The function's provenance tags and its mark are its alone: a request naming them is the caller's error.
+    An event's tags are the volume's own (a volume may well carry `backup-trigger`): the function's win over them."""
     from .domain import BackupJob, own_tags_named
     from .models import BackupRequest
 
+    if trigger.source != "request":
+        return
     for job in trigger.jobs:
         if isinstance(job, BackupJob) and isinstance(job.target, BackupRequest):
             named = own_tags_named(settings.mark, job.target.freeform_tags, job.target.defined_tags)

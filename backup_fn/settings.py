@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -99,6 +99,9 @@ class Settings(BaseModel):
                 raise ValueError(f"{value[:40]!r} is not an RFC 3339 time like 2026-12-01T00:00:00Z") from None
             if when.tzinfo is None:
                 raise ValueError(f"{value[:40]!r} names no time zone (end it with Z or an offset)")
+            if when > datetime.now(UTC):
+                # A cutoff in the future would adopt backups made from now on by anyone who sets a freeform tag.
+                raise ValueError(f"{value[:40]!r} lies in the future: set it to the time of the upgrade, once")
             return when
         return value
 
@@ -240,6 +243,13 @@ class Settings(BaseModel):
         # Test volumes are deleted only when they carry the mark: without one, none could ever be cleaned up.
         if self.restore_test_compartment_id is not None and self.mark_tag_namespace is None:
             raise ValueError("RESTORE_TEST_COMPARTMENT_ID needs MARK_TAG_NAMESPACE: a test volume is deleted only when it carries the mark")
+        protected = (self.sweep_compartment_ids or frozenset()) | (self.allowed_compartment_ids or frozenset())
+        if self.restore_test_compartment_id is not None and self.restore_test_compartment_id in protected:
+            # Its volumes are never backed up and its test volumes are deleted: it must not be where the data lives.
+            raise ValueError(
+                "RESTORE_TEST_COMPARTMENT_ID names a compartment the function protects (SWEEP_COMPARTMENT_IDS or "
+                "ALLOWED_COMPARTMENT_IDS): give restore tests a compartment of their own"
+            )
         return self
 
 

@@ -158,7 +158,7 @@ def load_snapshot(directory: Path = SNAPSHOT_DIR) -> dict[str, Any]:
 
 
 def load_permissions(path: Path = PERMISSIONS) -> dict[str, Any]:
-    table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     return table
 
 
@@ -609,6 +609,15 @@ def main() -> int:
         print(f"FAIL: {problem}")
     print(f"check_stack: {len(problems)} problem(s) in {STACK.relative_to(DEPLOY.parent)}")
     return 1 if problems else 0
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key written twice in the table would silently hide its first entry from every check."""
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise SystemExit(f"permissions.json: {', '.join(repeated)} written more than once")
+    return dict(pairs)
 
 
 if __name__ == "__main__":

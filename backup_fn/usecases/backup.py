@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..answers import BackupAnswer, BackupOutcome
+from ..clients.retry import on_throttle
 from ..deadline import Deadline
 from ..domain import BackupJob, InstanceRef, Mark, Trigger
 from ..errors import BackupError, BackupInProgress, CompartmentNotAllowed
@@ -50,15 +51,15 @@ class Backup:
         """The backup of `volume` (as OCI knows it) that `request` asks for, made once per `retry_token`,
         after the allowlist and the opt-out tag are checked."""
         kind = request.kind
-        allowed = self.settings.allowed_compartment_ids
-        if allowed is not None and volume.compartment_id not in allowed:
-            raise CompartmentNotAllowed(
-                f"{request.resource_id} is in compartment {volume.compartment_id}, which ALLOWED_COMPARTMENT_IDS does not list."
-            )
         if self._restore_test_volume(volume):
             return JobResult(
                 request.resource_id,
                 skip_reason=f"{request.resource_id} lies in the restore-test compartment, whose volumes are never backed up.",
+            )
+        allowed = self.settings.allowed_compartment_ids
+        if allowed is not None and volume.compartment_id not in allowed:
+            raise CompartmentNotAllowed(
+                f"{request.resource_id} is in compartment {volume.compartment_id}, which ALLOWED_COMPARTMENT_IDS does not list."
             )
         opt_out = volume.freeform_tags.get(self.settings.opt_out_tag, "")
         if opt_out.strip().lower() in OPT_OUT_VALUES:
@@ -78,10 +79,11 @@ class Backup:
             if existing is None:
                 raise
             outcome: BackupOutcome = "existing" if trigger.made(existing) else "in-progress"
-            marked = self.mark(kind, existing, deadline) if outcome == "existing" else None
+            # Found by its freeform tags, which anyone who may use a backup can set: never marked on their word.
+            # A redelivery with the same retry token gets the create's own answer back, and that one is marked.
             return JobResult(
                 request.resource_id,
-                backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome, marked=marked),
+                backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome),
             )
         marked = self.mark(kind, created.backup, deadline)
         return JobResult(
@@ -136,6 +138,8 @@ def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup,
         return True
     tags = {namespace: dict(keys) for namespace, keys in backup.defined_tags.items()}
     tags.setdefault(mark.namespace, {}).update(mark.tags_for(backup.id)[mark.namespace])
+    # A sweep's pacer takes the creates' 429s for itself; the mark's own 429 is retried as any call's is.
+    pacing = on_throttle.set(None)
     try:
         core.update_backup_tags(kind, backup.id, defined_tags=tags, deadline=deadline)
     except BackupError as error:
@@ -144,6 +148,8 @@ def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup,
             extra={"backupId": backup.id, "errorCode": error.code, "error": error.message, "opcRequestId": error.opc_request_id},
         )
         return False
+    finally:
+        on_throttle.reset(pacing)
     return True
 
 

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["MIN_SECONDS_PER_DELETE", "Lifecycle"]
 
 IN_PROGRESS = frozenset({"REQUEST_RECEIVED", "CREATING"})
-GONE = frozenset({"TERMINATING", "TERMINATED", "FAULTY"})
 # What one copy (and marking it) needs; retention here leaves this much per region for the copies.
 MIN_SECONDS_PER_COPY = 1.5
 
@@ -161,11 +160,16 @@ class Lifecycle:
         self, kind: Kind, backup: OciBackup, region: RegionCopies, deadline: Deadline
     ) -> tuple[CopyAnswer, BackupError | None, OciBackup | None]:
         mark = self.settings.mark
-        existing = next((c for c in region.copies if c.copied_from == backup.id and c.lifecycle_state not in GONE), None)
+        # Once per region: a copy retention pruned since still counts (only a FAULTY one is made again). A copy
+        # found by listing is not marked here: anyone may copy a backup, and only the copy call's own answer is ours.
+        existing = next((c for c in region.copies if c.copied_from == backup.id and c.lifecycle_state != "FAULTY"), None)
         if existing is not None:
-            marked = set_mark(region.core, mark, kind, existing, deadline)
             answer = CopyAnswer(
-                region=region.region, outcome="existing", id=existing.id, lifecycle_state=existing.lifecycle_state, marked=marked
+                region=region.region,
+                outcome="existing",
+                id=existing.id,
+                lifecycle_state=existing.lifecycle_state,
+                marked=mark.is_on(existing.id, existing.defined_tags) if mark else None,
             )
             return answer, None, None
         if deadline.remaining() <= 0:

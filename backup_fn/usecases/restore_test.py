@@ -56,8 +56,6 @@ class RestoreTests:
         self.core = core
         self.settings = settings
 
-    # ------------------------------------------------------------------ starting
-
     def run(self, job: RestoreTestJob, trigger: Trigger, deadline: Deadline) -> JobResult:
         """The on-demand request: test this one backup, if it is the function's own and AVAILABLE."""
         if not self.settings.restore_tests_enabled:
@@ -138,13 +136,15 @@ class RestoreTests:
         try:
             self.core.update_volume_tags(kind, created.id, defined_tags=defined, deadline=deadline)
         except BackupError as error:
-            # Unmarked, it is never deleted by the function: a redelivery (same token) marks it, else a person must.
-            log.warning("restore-test volume created but not marked", extra={"testVolumeId": created.id, "errorCode": error.code})
+            # Unmarked, no later call would ever delete it; this call made it (its id is the create's own answer).
+            log.warning("restore-test volume not marked: deleted", extra={"testVolumeId": created.id, "errorCode": error.code})
+            try:
+                self.core.delete_volume(kind, created.id, deadline)
+            except BackupError as delete_error:
+                log.warning("unmarked restore-test volume not deleted", extra={"testVolumeId": created.id, "errorCode": delete_error.code})
             raise
         self._record(kind, backup, LastTest("started", datetime.now(UTC), created.id), deadline)
         return RestoreTestAnswer(backup_id=backup.id, volume_id=volume.id, test_volume_id=created.id, verdict="started")
-
-    # ------------------------------------------------------------------ judging
 
     def judge(self, kind: Kind, volume_id: str, trigger: Trigger, deadline: Deadline) -> JobResult:
         """A `createvolume.end` / `createbootvolume.end` of a volume in the restore-test compartment."""
@@ -202,8 +202,6 @@ class RestoreTests:
         )
         return answer, RestoreTestFailed(reason)
 
-    # ------------------------------------------------------------------ cleaning up
-
     def _clean_up_stale(self, deadline: Deadline, *, dry_run: bool) -> list[RestoreTestAnswer]:
         """Test volumes older than an hour whose event never came: reported failed and deleted."""
         mark, compartment_id = self._config()
@@ -241,7 +239,8 @@ class RestoreTests:
             backup_id=backup_id, volume_id=backup.source_id if backup else None, test_volume_id=volume.id, verdict=verdict
         )
         if dry_run:
-            return answer.model_copy(update={"deleted": False, "reason": f"{reason} Dry run: not deleted."})
+            # A dry run judges nothing: no verdict, so nothing pages and no metric counts it.
+            return answer.model_copy(update={"verdict": "would-expire", "deleted": False, "reason": f"{reason} Dry run: not deleted."})
         if judged is None and backup is not None and mark.is_on(backup.id, backup.defined_tags):
             try:
                 self._record(kind, backup, LastTest("failed", datetime.now(UTC), volume.id), deadline)
@@ -252,8 +251,6 @@ class RestoreTests:
         except BackupError as error:
             return answer.model_copy(update={"deleted": False, "reason": f"{reason} Not deleted: {error.code}: {error.message}"})
         return answer.model_copy(update={"deleted": True, "reason": reason})
-
-    # ------------------------------------------------------------------ shared
 
     def _config(self) -> tuple[Mark, str]:
         mark, compartment_id = self.settings.mark, self.settings.restore_test_compartment_id

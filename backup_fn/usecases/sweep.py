@@ -90,7 +90,6 @@ class Sweep:
             unknown = [Skipped(i, "not listed in the sweep's compartments") for i in job.volume_ids if i not in listed]
         plan = rpo.plan(volumes, backups, scope=scope, now=now, rpo_hours=self.settings.rpo_hours)
         planning = job.volume_ids is None
-        restore_tests = self._companions(plan, backups, trigger, deadline, job.dry_run) if planning else []
         made: list[BackupAnswer] = []
         errors: list[tuple[str, BackupError]] = []
         batches = 0
@@ -100,6 +99,8 @@ class Sweep:
             batches, errors = self._publish(self.settings.sweep_topic_id, self.publisher, job, plan, deadline)
         else:
             made, errors = self._back_up(plan, trigger, deadline)
+        # After the backups: restore tests take what time is left, never a volume's backup.
+        restore_tests = self._companions(plan, backups, trigger, deadline, job.dry_run) if planning else []
         would = [due.volume.id for due in plan.beyond] if job.dry_run else None
         report = SweepReport(
             id=job.sweep_id,

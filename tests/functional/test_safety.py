@@ -301,3 +301,16 @@ def test_retention_on_a_slow_volume_with_many_backups_makes_progress_every_deliv
         deleted.append(set(answer["pruned"]))
     assert not deleted[0] & deleted[1]  # the second delivery went on where the first stopped
     assert sum(1 for state in states(emulator).values() if state == "TERMINATED") == len(deleted[0] | deleted[1])
+
+
+def test_a_volume_carrying_the_function_s_freeform_tags_is_still_backed_up_on_its_event(start_function, emulator):
+    """An event's tags are the volume's own, not a caller's request: they never make it a client error."""
+    emulator.state.volumes.update("volumes", SPARE, freeformTags=OURS)
+    payload = sample("event-createvolume-end.json").payload
+    payload["data"].update(resourceId=SPARE, freeformTags=OURS)
+    result = start_function().call(Call(body=json.dumps(payload).encode(), delivery="events"))
+    assert result.status == 200, result.body
+    assert result.json["outcome"] == "created"
+    made = emulator.backups[result.json["id"]]
+    assert made["freeformTags"]["backup-trigger"] == "oci-events"  # the function's own tags win over the volume's
+    assert made["freeformTags"]["backup-trigger-id"] == payload["eventID"][:256]

@@ -35,6 +35,7 @@ class FakeCore(CoreClient):
         self.backups = {backup.id: backup for backup in backups}
         self.boot_volumes: dict[str, str] = {}  # instance id → its boot volume's id
         self.calls: list[Called] = []
+        self.tokens: dict[str, str] = {}  # retry token → the backup its create made
         self._errors: dict[tuple[str, str | None], list[BackupError]] = {}
         self._ids = itertools.count(1)
         self.volumes_made: dict[str, str] = {}  # retry token → the volume it restored
@@ -73,6 +74,9 @@ class FakeCore(CoreClient):
     def create_backup(self, kind: Kind, body: dict[str, Any], retry_token: str, deadline: Deadline) -> BackupReply:
         source_id = str(body[kind.id_field])
         self._call("create_backup", source_id, kind=kind.name, body=body, retry_token=retry_token)
+        earlier = self.tokens.get(retry_token)
+        if earlier is not None:  # as OCI answers a retry token it has seen: the same backup, as it is now
+            return BackupReply(self.backups[earlier], "req-create")
         made = OciBackup.model_validate(
             {
                 **{key: value for key, value in body.items() if key in ("type", "displayName", "freeformTags", "definedTags")},
@@ -84,6 +88,7 @@ class FakeCore(CoreClient):
             }
         )
         self.backups[made.id] = made
+        self.tokens[retry_token] = made.id
         return BackupReply(made, "req-create")
 
     def get_backup(self, kind: Kind, backup_id: str, deadline: Deadline) -> BackupReply:

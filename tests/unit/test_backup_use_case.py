@@ -237,19 +237,31 @@ def test_a_new_backup_gets_the_mark_with_its_own_id_beside_the_tags_it_has():
     assert update.details["defined_tags"] == {"Operations": {"CostCenter": "42"}, "volume-backup-test": {"resource": result.backup.id}}
 
 
-def test_a_redelivery_that_finds_its_backup_again_marks_it_only_if_it_is_not_yet():
+def test_a_redelivery_marks_its_backup_only_from_the_create_s_own_answer():
     backup, core = use_case(**MARKED)
     core.fail("update_backup_tags", ServiceUnavailable("UpdateVolumeBackup failed: 503"))
     first = run(backup, trigger_for(request()))
     assert first.backup is not None and first.backup.marked is False  # kept unmarked: safe, and said
     made = core.backups[first.backup.id]
-    core.fail("create_backup", BackupInProgress("CreateVolumeBackup failed: 409 Conflict"))
-    again = run(backup, trigger_for(request()))
-    assert again.backup is not None and (again.backup.outcome, again.backup.marked) == ("existing", True)
+    again = run(backup, trigger_for(request()))  # the same retry token: OCI answers with the same backup
+    assert again.backup is not None and (again.backup.id, again.backup.marked) == (made.id, True)
     assert core.backups[made.id].defined_tags == {"volume-backup-test": {"resource": made.id}}
-    core.fail("create_backup", BackupInProgress("CreateVolumeBackup failed: 409 Conflict"))
     run(backup, trigger_for(request()))
     assert len(core.called("update_backup_tags")) == 2  # the third delivery found it marked
+
+
+def test_a_backup_found_by_its_freeform_tags_after_a_409_is_never_marked():
+    """Anyone who may use a backup may set `backup-trigger` tags on a hand-made one: a 409 then finds it."""
+    backup, core = use_case(**MARKED)
+    core.fail("update_backup_tags", ServiceUnavailable("UpdateVolumeBackup failed: 503"))
+    first = run(backup, trigger_for(request()))
+    assert first.backup is not None and first.backup.marked is False
+    core.tokens.clear()  # OCI forgets a token after 24 hours
+    core.fail("create_backup", BackupInProgress("CreateVolumeBackup failed: 409 Conflict"))
+    again = run(backup, trigger_for(request()))
+    assert again.backup is not None and (again.backup.outcome, again.backup.marked) == ("existing", None)
+    assert core.backups[first.backup.id].defined_tags == {}
+    assert len(core.called("update_backup_tags")) == 1
 
 
 def test_without_a_mark_configured_nothing_is_tagged_after_the_create():

@@ -243,3 +243,20 @@ def test_a_backup_outside_the_allowed_compartments_is_neither_copied_nor_pruned(
     result, core = run(FINISHED, *HISTORY, KEEP_LAST="1", COPY_TO_REGIONS="us-phoenix-1", ALLOWED_COMPARTMENT_IDS=elsewhere)
     assert result.skip_reason is not None and "ALLOWED_COMPARTMENT_IDS" in result.skip_reason
     assert [c.method for c in core.calls] == ["get_backup"]
+
+
+@pytest.mark.parametrize("state", ["AVAILABLE", "TERMINATED"])
+def test_a_copy_already_in_the_region_is_not_made_again_nor_marked_by_the_function(state):
+    """Anyone may copy a backup, and a copy retention pruned still counts: once per (backup, region)."""
+    core = FakeCore(backups=(FINISHED,))
+    phoenix = core.in_region("us-phoenix-1", None)
+    theirs = FINISHED.model_copy(
+        update={"id": "ocid1.volumebackup.oc1.phx.theirs", "lifecycle_state": state, "source_volume_backup_id": FINISHED.id}
+    )
+    phoenix.backups[theirs.id] = theirs
+    result, _ = run(core=core, COPY_TO_REGIONS="us-phoenix-1")
+    assert result.lifecycle is not None and result.lifecycle.copies is not None
+    (copy,) = result.lifecycle.copies
+    assert (copy.outcome, copy.id, copy.marked) == ("existing", theirs.id, False)
+    assert core.called("copy_backup") == [] and core.called("update_backup_tags") == []
+    assert phoenix.backups[theirs.id].defined_tags == FINISHED.defined_tags  # the source's, naming the source: not ours

@@ -214,7 +214,7 @@ def test_a_stale_clean_up_in_a_dry_run_deletes_nothing():
     )
     core = FakeCore(volumes=(stale,), backups=(own,))
     (answer,), _ = sweep(core, (), 1, dry_run=True)
-    assert (answer.verdict, answer.deleted) == ("failed", False)
+    assert (answer.verdict, answer.deleted) == ("would-expire", False)
     assert core.called("delete_volume") == [] and core.called("update_backup_tags") == []
 
 

@@ -59,18 +59,11 @@ def test_a_batch_message_reads_back_as_the_batch_it_is():
         parse_trigger(b'{"sweep": {"batch": {"sweepId": "", "volumeIds": ["ocid1.volume.oc1.iad.abc"]}}}', ARRIVAL)
 
 
-def test_the_restore_test_workspace_is_never_swept():
-    from backup_fn.deadline import Deadline
-    from backup_fn.usecases.backup import Backup
-    from backup_fn.usecases.sweep import Sweep
-    from tests.unit.fakes import FakeCore
-
-    settings = load_settings({"SWEEP_COMPARTMENT_IDS": f"{PROD},{DEV}", "RESTORE_TEST_COMPARTMENT_ID": DEV, "MARK_TAG_NAMESPACE": "ns"})
-    core = FakeCore()
-    Sweep(core, Backup(core, settings), settings).run(
-        SweepJob("s"), parse_trigger(b'{"sweep": {}}', ARRIVAL), Deadline.from_header(None, margin=1)
-    )
-    assert {call.details["compartment_id"] for call in core.calls} == {PROD}
+@pytest.mark.parametrize("key", ["SWEEP_COMPARTMENT_IDS", "ALLOWED_COMPARTMENT_IDS"])
+def test_the_restore_test_workspace_may_not_be_a_compartment_the_function_protects(key):
+    # Its volumes are never backed up and its test volumes are deleted: it must be a compartment of its own.
+    with pytest.raises(InvalidConfiguration, match="RESTORE_TEST_COMPARTMENT_ID names a compartment the function protects"):
+        load_settings({key: f"{PROD},{DEV}", "RESTORE_TEST_COMPARTMENT_ID": DEV, "MARK_TAG_NAMESPACE": "ns"})
 
 
 class _Companion:
