@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, NamedTuple
 
-from .models import BackupRequest, Kind, OciBackup
+from .models import BackupRequest, Kind, OciBackup, parsed_time
 
 Source = Literal["request", "oci-events", "monitoring-alarm", "backup-completed", "sweep", "restore-test"]
 Delivery = Literal["direct", "api-gateway", "notifications"]
@@ -174,13 +174,7 @@ def adoptable(backup: OciBackup, mark: Mark, adopt_before: datetime | None) -> b
 
 
 def created_at(backup: OciBackup) -> datetime | None:
-    if not backup.time_created:
-        return None
-    try:
-        when = datetime.fromisoformat(backup.time_created)
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return parsed_time(backup.time_created)
 
 
 def is_locked(backup: OciBackup, now: datetime) -> bool:
@@ -190,11 +184,8 @@ def is_locked(backup: OciBackup, now: datetime) -> bool:
         return True
     if not backup.time_retention_expires_at:
         return False
-    try:
-        expires = datetime.fromisoformat(backup.time_retention_expires_at)
-    except ValueError:
-        return True  # a lock whose end we cannot read is still a lock
-    return (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) > now
+    expires = parsed_time(backup.time_retention_expires_at)
+    return expires is None or expires > now  # a lock whose end we cannot read is still a lock
 
 
 def copy_retry_token(backup_id: str, region: str) -> str:

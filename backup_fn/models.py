@@ -6,6 +6,7 @@ the models of OCI's responses are tolerant, because OCI adds fields over time.
 Modules that define models do without `from __future__ import annotations`: with it, pydantic
 compiles and evaluates every field's annotation from a string while the first call waits."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -34,6 +35,19 @@ KINDS: dict[ResourceKind, Kind] = {
     "volume": Kind("volume", "volumeId", VOLUME, VOLUME_BACKUP),
     "bootVolume": Kind("bootVolume", "bootVolumeId", BOOT_VOLUME, BOOT_VOLUME_BACKUP),
 }
+
+
+def parsed_time(text: str | None) -> datetime | None:
+    """An OCI timestamp (`2026-12-02T13:00:00.000Z`) as an aware datetime, a naive one read as UTC;
+    None when it is absent or unreadable."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
 
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple, cast
 
 from .domain import MAX_TAG_VALUE_LENGTH, Mark
-from .models import KINDS, Kind, OciBackup, OciVolume, ResourceKind
+from .models import KINDS, Kind, OciBackup, OciVolume, ResourceKind, parsed_time
 
 # On a test volume: the backup it was restored from. On a backup: its last test, "<verdict> <time> <test volume>".
 RESTORE_TEST_OF_TAG = "restore-test-of"
@@ -39,19 +39,8 @@ class LastTest(NamedTuple):
         parts = backup.freeform_tags.get(LAST_TEST_TAG, "").split()
         if len(parts) != 3 or parts[0] not in ("started", "passed", "failed"):
             return None
-        stamp = when(parts[1])
+        stamp = parsed_time(parts[1])
         return cls(cast(Recorded, parts[0]), stamp, parts[2]) if stamp else None
-
-
-def when(text: str | None) -> datetime | None:
-    """An OCI timestamp (`2026-12-02T13:00:00.000Z`) as an aware datetime; None when it is not one."""
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 def seconds_between(start: datetime, end: datetime) -> float:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from .domain import Skipped, retry_token
-from .models import KINDS, Kind, OciBackup, OciVolume
+from .models import KINDS, Kind, OciBackup, OciVolume, parsed_time
 
 PROTECTING_STATES = frozenset({"AVAILABLE", "CREATING", "REQUEST_RECEIVED"})
 OPT_OUT_VALUES = frozenset({"true", "yes", "1"})
@@ -76,21 +76,13 @@ def kind_of(volume_id: str) -> Kind:
     return KINDS["bootVolume"] if volume_id.startswith("ocid1.bootvolume.") else KINDS["volume"]
 
 
-def created_at(item: OciBackup | OciVolume) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(item.time_created or "")
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def plan(volumes: Iterable[OciVolume], backups: Sequence[OciBackup], *, scope: Scope, now: datetime, rpo_hours: float) -> Plan:
     """`backups`: every backup listed in the compartments back to the RPO window, any order."""
     oldest_protecting = now - timedelta(hours=rpo_hours)
     protected: set[str] = set()
     newest_faulty: dict[str, tuple[datetime, str]] = {}
     for backup in backups:
-        source, when = backup.source_id, created_at(backup)
+        source, when = backup.source_id, parsed_time(backup.time_created)
         if source is None or when is None:
             continue
         if backup.lifecycle_state in PROTECTING_STATES and when > oldest_protecting:

@@ -6,7 +6,7 @@ default of retention is to delete."""
 import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Literal, Self
 
@@ -82,6 +82,10 @@ class Settings(BaseModel):
     def restore_tests_enabled(self) -> bool:
         return self.restore_test_compartment_id is not None
 
+    def allows(self, compartment_id: str | None) -> bool:
+        """Whether ALLOWED_COMPARTMENT_IDS lets the function act in this compartment (unset: everywhere)."""
+        return self.allowed_compartment_ids is None or compartment_id in self.allowed_compartment_ids
+
     def kms_key_for(self, region: str) -> str | None:
         return dict(self.copy_kms_key_ids).get(region)
 
@@ -110,15 +114,7 @@ class Settings(BaseModel):
     def _region_endpoints(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        pairs = []
-        for item in _items(value):
-            region, sep, url = (part.strip() for part in item.partition("="))
-            if not sep or not REGION.fullmatch(region) or not re.fullmatch(ENDPOINT_PATTERN[1:-1], url):
-                raise ValueError(f"{item[:80]!r} is not region=https://… (a region and its Core Services URL)")
-            pairs.append((region, url))
-        if len({region for region, _ in pairs}) != len(pairs):
-            raise ValueError("names a region more than once")
-        return tuple(pairs)
+        return _region_pairs(value, re.compile(ENDPOINT_PATTERN[1:-1]).fullmatch, "region=https://… (a region and its Core Services URL)")
 
     @field_validator("allowed_compartment_ids", "sweep_compartment_ids", mode="before")
     @classmethod
@@ -164,15 +160,7 @@ class Settings(BaseModel):
     def _keys(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        pairs = []
-        for item in _items(value):
-            region, sep, key = (part.strip() for part in item.partition("="))
-            if not sep or not REGION.fullmatch(region) or not KEY.matches(key):
-                raise ValueError(f"{item[:80]!r} is not region=ocid1.key… (a vault key in that region)")
-            pairs.append((region, key))
-        if len({region for region, _ in pairs}) != len(pairs):
-            raise ValueError("names a region more than once")
-        return tuple(pairs)
+        return _region_pairs(value, KEY.matches, "region=ocid1.key… (a vault key in that region)")
 
     @field_validator("prune_dry_run", mode="before")
     @classmethod
@@ -257,11 +245,23 @@ def _items(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _region_pairs(value: str, valid: Callable[[str], object], expected: str) -> tuple[tuple[str, str], ...]:
+    """Comma-separated `region=value` pairs, each region at most once."""
+    pairs = []
+    for item in _items(value):
+        region, sep, right = (part.strip() for part in item.partition("="))
+        if not sep or not REGION.fullmatch(region) or not valid(right):
+            raise ValueError(f"{item[:80]!r} is not {expected}")
+        pairs.append((region, right))
+    if len({region for region, _ in pairs}) != len(pairs):
+        raise ValueError("names a region more than once")
+    return tuple(pairs)
+
+
 CONFIG_KEYS = tuple(str(field.alias) for field in Settings.model_fields.values())
-# Keys for running the function outside OCI, and the one the platform sets: no stack sets these.
-LOCAL_ONLY_KEYS = frozenset({"OCI_AUTH", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE"})
-# Other regions' Core endpoints, for copies made while running outside OCI.
-LOCAL_ONLY_KEYS |= {"OCI_CORE_REGION_ENDPOINTS"}
+# Keys for running the function outside OCI (other regions' Core endpoints among them, for copies), and
+# the one the platform sets: no stack sets these.
+LOCAL_ONLY_KEYS = frozenset({"OCI_AUTH", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE", "OCI_CORE_REGION_ENDPOINTS"})
 PLATFORM_KEYS = frozenset({"OCI_RESOURCE_PRINCIPAL_REGION"})
 OPERATOR_KEYS = frozenset(CONFIG_KEYS) - LOCAL_ONLY_KEYS - PLATFORM_KEYS
 

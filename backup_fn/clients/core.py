@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter
 
 from ..deadline import Deadline
 from ..errors import NotFound
-from ..models import Kind, OciBackup, OciBootVolumeAttachment, OciVolume, ResourceKind
+from ..models import Kind, OciBackup, OciBootVolumeAttachment, OciVolume, ResourceKind, parsed_time
 from .base import OciClient, Operation, Service, parse, parse_list
 from .signer import Credentials
 
+Listed = TypeVar("Listed", OciBackup, OciVolume)
 CORE = Service("blockstorage", "/20160918", "https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}", "iaas")
-# OCI's largest page: a volume with thousands of backups is read in a few round trips.
+# OCI's largest page: a volume with thousands of backups, or a sweep's whole compartment, is read in a
+# few round trips, so the calls grow with pages, not with backups or volumes.
 LIST_PAGE_SIZE = 1000
-# A sweep reads whole compartments: OCI's largest page, so its calls grow with pages, not volumes.
-SWEEP_PAGE_SIZE = 1000
 
 
 class KindOperations(NamedTuple):
@@ -144,24 +144,14 @@ class CoreClient:
             "sortOrder": "DESC",
             "limit": LIST_PAGE_SIZE,
         }
-        while True:
-            reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].list_backups, query=query)
-            yield from parse_list(_backup_list(), reply)
-            next_page = reply.headers.get("opc-next-page")
-            if not next_page:
-                return
-            query = {**query, "page": next_page}
+        for page in self._pages(deadline, KIND_OPERATIONS[kind.name].list_backups, query, _backup_list()):
+            yield from page
 
     def volumes_in(self, kind: Kind, compartment_id: str, deadline: Deadline) -> Iterator[OciVolume]:
         """Every volume (or boot volume) of the compartment, whatever its state, page after page."""
-        query: dict[str, str | int] = {"compartmentId": compartment_id, "limit": SWEEP_PAGE_SIZE}
-        while True:
-            reply = self._oci.call(deadline, LIST_VOLUMES[kind.name], query=query)
-            yield from parse_list(_volume_list(), reply)
-            next_page = reply.headers.get("opc-next-page")
-            if not next_page:
-                return
-            query = {**query, "page": next_page}
+        query: dict[str, str | int] = {"compartmentId": compartment_id, "limit": LIST_PAGE_SIZE}
+        for page in self._pages(deadline, LIST_VOLUMES[kind.name], query, _volume_list()):
+            yield from page
 
     def recent_backups_in(self, kind: Kind, compartment_id: str, since: datetime, deadline: Deadline) -> Iterator[OciBackup]:
         """The compartment's backups of every volume, newest first, until a page reaches back past `since`."""
@@ -169,15 +159,24 @@ class CoreClient:
             "compartmentId": compartment_id,
             "sortBy": "TIMECREATED",
             "sortOrder": "DESC",
-            "limit": SWEEP_PAGE_SIZE,
+            "limit": LIST_PAGE_SIZE,
         }
-        while True:
-            reply = self._oci.call(deadline, KIND_OPERATIONS[kind.name].list_backups, query=query)
-            page = parse_list(_backup_list(), reply)
+        for page in self._pages(deadline, KIND_OPERATIONS[kind.name].list_backups, query, _backup_list()):
             yield from page
+            oldest = parsed_time(page[-1].time_created) if page else None
+            if oldest is not None and oldest < since:
+                return
+
+    def _pages(
+        self, deadline: Deadline, operation: Operation, query: dict[str, str | int], adapter: TypeAdapter[list[Listed]]
+    ) -> Iterator[list[Listed]]:
+        """Each page of a list operation, parsed, following `opc-next-page` to the last; the next page is
+        asked for only when the caller comes back for it."""
+        while True:
+            reply = self._oci.call(deadline, operation, query=query)
+            yield parse_list(adapter, reply)
             next_page = reply.headers.get("opc-next-page")
-            oldest = _created(page[-1]) if page else None
-            if not next_page or (oldest is not None and oldest < since):
+            if not next_page:
                 return
             query = {**query, "page": next_page}
 
@@ -261,11 +260,3 @@ class CoreClient:
     def delete_volume(self, kind: Kind, volume_id: str, deadline: Deadline) -> str | None:
         """The opc-request-id; a volume already gone raises NotFound, which callers take as done."""
         return self._oci.call(deadline, RESTORE_OPERATIONS[kind.name].delete_volume, path_params={"id": volume_id}).request_id
-
-
-def _created(backup: OciBackup) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(backup.time_created or "")
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

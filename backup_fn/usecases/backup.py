@@ -56,8 +56,7 @@ class Backup:
                 request.resource_id,
                 skip_reason=f"{request.resource_id} lies in the restore-test compartment, whose volumes are never backed up.",
             )
-        allowed = self.settings.allowed_compartment_ids
-        if allowed is not None and volume.compartment_id not in allowed:
+        if not self.settings.allows(volume.compartment_id):
             raise CompartmentNotAllowed(
                 f"{request.resource_id} is in compartment {volume.compartment_id}, which ALLOWED_COMPARTMENT_IDS does not list."
             )

@@ -67,8 +67,7 @@ class Lifecycle:
             raise BackupNotReady(f"Backup {backup.id} is {backup.lifecycle_state}, not yet AVAILABLE.", opc_request_id=read.request_id)
         if not settings.lifecycle_enabled:
             return JobResult(job.backup_id, skip_reason="COPY_TO_REGIONS, KEEP_LAST and KEEP_DAYS are unset: nothing to do after a backup.")
-        allowed = settings.allowed_compartment_ids
-        if allowed is not None and backup.compartment_id not in allowed:
+        if not settings.allows(backup.compartment_id):
             return JobResult(
                 job.backup_id,
                 skip_reason=f"{job.backup_id} is in compartment {backup.compartment_id}, which ALLOWED_COMPARTMENT_IDS does not list: "

@@ -25,7 +25,7 @@ from ..errors import (
     RestoreNotFinished,
     RestoreTestFailed,
 )
-from ..models import KINDS, Kind, OciBackup, OciVolume
+from ..models import KINDS, Kind, OciBackup, OciVolume, parsed_time
 from ..restore_choice import (
     GONE_STATES,
     LOWEST_VPUS_PER_GB,
@@ -37,7 +37,6 @@ from ..restore_choice import (
     choose,
     kind_of_backup,
     seconds_between,
-    when,
 )
 from ..results import JobResult
 from ..settings import Settings
@@ -76,8 +75,7 @@ class RestoreTests:
         if not backup.source_id:
             raise IncorrectState(f"Backup {backup.id} names no source volume, whose availability domain the test needs.")
         volume = self.core.get_volume(job.kind, backup.source_id, deadline)
-        allowed = self.settings.allowed_compartment_ids
-        if allowed is not None and volume.compartment_id not in allowed:
+        if not self.settings.allows(volume.compartment_id):
             raise CompartmentNotAllowed(
                 f"{volume.id} is in compartment {volume.compartment_id}, which ALLOWED_COMPARTMENT_IDS does not list."
             )
@@ -98,8 +96,7 @@ class RestoreTests:
             return []
         mark, _ = self._config()
         answers = self._clean_up_stale(deadline, dry_run=dry_run)
-        allowed = self.settings.allowed_compartment_ids
-        in_scope = [v for v in volumes if allowed is None or v.compartment_id in allowed]
+        in_scope = [v for v in volumes if self.settings.allows(v.compartment_id)]
         for volume, backup in choose(in_scope, backups, mark, self.settings.restore_tests_per_sweep, datetime.now(UTC)):
             if deadline.remaining() < MIN_SECONDS_PER_START:
                 break
@@ -188,7 +185,7 @@ class RestoreTests:
             problem = f"the restored volume is {volume.lifecycle_state}, not AVAILABLE"
         elif expected is not None and (size is None or size < expected):
             problem = f"the restored volume has {size} GB, less than the backup's {expected} GB"
-        created = when(volume.time_created)
+        created = parsed_time(volume.time_created)
         seconds = seconds_between(created, trigger.time) if created else None
         source_id = backup.source_id if backup else None
         note = None if backup else f"Backup {backup_id} is gone: judged by the volume's state alone, not recorded."
@@ -214,7 +211,7 @@ class RestoreTests:
                 log.warning("restore-test volumes not listed", extra={"errorCode": error.code, "error": error.message})
                 continue
             for volume in listed:
-                created = when(volume.time_created)
+                created = parsed_time(volume.time_created)
                 backup_id = test_volume_backup(volume, mark, kind)
                 if backup_id is None or volume.lifecycle_state in GONE_STATES or created is None or now - created < STALE_AFTER:
                     continue
