@@ -63,6 +63,16 @@ def own_backup(emulator: CoreEmulator, kind: str = "volume", *, source_id: str, 
     """A backup this function made before: the provenance freeform tags and the test deployment's mark
     (its value the backup's own id); its id."""
     backup_id = fields.pop("id", None) or f"ocid1.{'volumebackup' if kind == 'volume' else 'bootvolumebackup'}.oc1.iad.{uuid.uuid4().hex}"
-    defined = {**fields.pop("definedTags", {}), MARK_NAMESPACE: {MARK_KEY: backup_id}}
+    defined = {**fields.pop("definedTags", {}), **mark(backup_id)}
     fields.setdefault("freeformTags", {"backup-trigger": "oci-events", "backup-trigger-id": f"earlier-{backup_id[-8:]}"})
     return emulator.add_backup(kind, source_id=source_id, id=backup_id, definedTags=defined, **fields)
+
+
+def mark(resource_id: str) -> dict[str, dict[str, str]]:
+    """The test deployment's mark, as defined tags, for the resource it names."""
+    return {MARK_NAMESPACE: {MARK_KEY: resource_id}}
+
+
+def metric_total(emulator: CoreEmulator, name: str) -> float:
+    """The sum of every datapoint the function posted for one metric."""
+    return float(sum(p["value"] for item in emulator.metrics if item["name"] == name for p in item["datapoints"]))

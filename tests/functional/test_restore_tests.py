@@ -13,7 +13,8 @@ import pytest
 
 from localoci.harness import Call
 from localoci.samples import sample
-from tests.helpers import eventually
+from localoci.tags import MARK_NAMESPACE
+from tests.helpers import eventually, mark, metric_total
 
 pytestmark = pytest.mark.functional
 
@@ -26,18 +27,13 @@ APPDATA = "ocid1.volume.oc1.iad.abuwcljrappdata000000000000000000000000000000000
 OWN = "ocid1.volumebackup.oc1.iad.abuwcljrledgerrestoreme00000000000000000000000000000007"
 OWN_BOOT = "ocid1.bootvolumebackup.oc1.iad.abuwcljrbatch01restoreme000000000000000000000000002"
 FOREIGN = "ocid1.volumebackup.oc1.iad.abuwcljrledgermanual0000000000000000000000000000000004"
-NAMESPACE, KEY = "volume-backup-local", "resource"
 CONFIG = {
-    "MARK_TAG_NAMESPACE": NAMESPACE,
+    "MARK_TAG_NAMESPACE": MARK_NAMESPACE,
     "RESTORE_TEST_COMPARTMENT_ID": RESTORE,
     "FAILURE_TOPIC_ID": TOPIC,
     "METRICS_NAMESPACE": "volume_backup",
     "METRICS_COMPARTMENT_ID": PROD,
 }
-
-
-def mark(resource_id: str) -> dict[str, dict[str, str]]:
-    return {NAMESPACE: {KEY: resource_id}}
 
 
 @pytest.fixture
@@ -67,10 +63,6 @@ def started(function, emulator, backup_id: str = OWN) -> str:
     answer = result.json["restoreTest"]
     assert answer["verdict"] == "started"
     return str(answer["testVolumeId"])
-
-
-def metric_total(emulator, name: str) -> float:
-    return float(sum(p["value"] for item in emulator.metrics if item["name"] == name for p in item["datapoints"]))
 
 
 def test_a_restore_test_passes_is_recorded_on_the_backup_and_its_volume_is_deleted(start_function, emulator, own_backup):
@@ -264,7 +256,7 @@ def test_foreign_gone_and_unfinished_backups_are_refused_and_nothing_is_created(
 
 
 def test_restore_tests_off_are_acknowledged_and_without_the_mark_a_configuration_error(start_function, emulator, own_backup):
-    off = start_function("off", MARK_TAG_NAMESPACE=NAMESPACE)
+    off = start_function("off", MARK_TAG_NAMESPACE=MARK_NAMESPACE)
     result = off.call(restore_test(OWN))
     assert result.status == 200
     assert result.json["ignored"] is True

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from localoci.harness import Call
-from tests.helpers import eventually
+from localoci.tags import MARK_NAMESPACE
+from tests.helpers import eventually, mark, metric_total
 
 pytestmark = pytest.mark.functional
 
@@ -21,9 +21,8 @@ TOPIC = "ocid1.onstopic.oc1.iad.aaaaaaaabackupfailures00000000000000000000000000
 LEDGER = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
 OWN = "ocid1.volumebackup.oc1.iad.abuwcljrledgersweeptested0000000000000000000000000000007"
 STALE = "ocid1.volume.oc1.iad.abuwcljrstaletestvolume0000000000000000000000000000000000001"
-NAMESPACE, KEY = "volume-backup-local", "resource"
 CONFIG = {
-    "MARK_TAG_NAMESPACE": NAMESPACE,
+    "MARK_TAG_NAMESPACE": MARK_NAMESPACE,
     "SWEEP_COMPARTMENT_IDS": PROD,
     "RESTORE_TEST_COMPARTMENT_ID": RESTORE,
     "FAILURE_TOPIC_ID": TOPIC,
@@ -33,16 +32,8 @@ CONFIG = {
 SWEEP = Call(body=json.dumps({"sweep": {}}).encode())
 
 
-def mark(resource_id: str) -> dict[str, dict[str, str]]:
-    return {NAMESPACE: {KEY: resource_id}}
-
-
 def ago(hours: float) -> str:
     return (datetime.now(UTC) - timedelta(hours=hours)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def metric_total(emulator: Any, name: str) -> float:
-    return float(sum(p["value"] for item in emulator.metrics if item["name"] == name for p in item["datapoints"]))
 
 
 @pytest.fixture
