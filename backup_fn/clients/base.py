@@ -141,7 +141,7 @@ class OciClient:
                         raise
 
         try:
-            response = DeadlineBoundRetryStrategy(deadline).make_retrying_call(
+            response = DeadlineBoundRetryStrategy(deadline, operation.name).make_retrying_call(
                 attempt,
                 resource_path=path,
                 method=operation.method,

@@ -6,7 +6,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import oci.exceptions
 import oci.retry
@@ -21,20 +21,31 @@ MIN_ATTEMPT_SECONDS = 0.5
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 8.0
-# Set by a caller that paces its own calls (a sweep's creates): a 429 in this context is not
-# retried here but raised at once, after telling the caller, who retries behind its pacer.
-on_throttle: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("on_throttle", default=None)
+
+
+class Pacing(NamedTuple):
+    """Set by a caller that paces some operations itself (a sweep's creates): a 429 of one of them is
+    not retried here but raised at once, after telling the caller, who retries behind its pacer.
+    Every other operation in that context is retried as always."""
+
+    operations: frozenset[str]
+    throttled: Callable[[], None]
+
+
+on_throttle: contextvars.ContextVar[Pacing | None] = contextvars.ContextVar("on_throttle", default=None)
 
 
 class _DeadlineChecker(retry_checkers.BaseRetryChecker):  # type: ignore[misc]
-    def __init__(self, deadline: Deadline) -> None:
+    def __init__(self, deadline: Deadline, operation: str) -> None:
         super().__init__()
         self.deadline = deadline
+        self.operation = operation
 
     def should_retry(self, exception: Any = None, response: Any = None, **kwargs: Any) -> bool:
-        listener = on_throttle.get()
-        if listener is not None and isinstance(exception, oci.exceptions.ServiceError) and exception.status == 429:
-            listener()
+        pacing = on_throttle.get()
+        throttled = isinstance(exception, oci.exceptions.ServiceError) and exception.status == 429
+        if pacing is not None and self.operation in pacing.operations and throttled:
+            pacing.throttled()
             return False
         return self.deadline.remaining() > MIN_ATTEMPT_SECONDS
 
@@ -43,12 +54,12 @@ class DeadlineBoundRetryStrategy(oci.retry.ExponentialBackoffWithFullJitterEqual
     """The SDK's exponential backoff (full jitter; equal jitter on 429 so throttles always
     back off), with no sleep reaching past the call's deadline."""
 
-    def __init__(self, deadline: Deadline) -> None:
+    def __init__(self, deadline: Deadline, operation: str) -> None:
         checkers = retry_checkers.RetryCheckerContainer(
             checkers=[
                 retry_checkers.LimitBasedRetryChecker(max_attempts=MAX_ATTEMPTS),
                 retry_checkers.TimeoutConnectionAndServiceErrorRetryChecker(),
-                _DeadlineChecker(deadline),
+                _DeadlineChecker(deadline, operation),
             ]
         )
         super().__init__(BACKOFF_BASE_SECONDS, 2, BACKOFF_MAX_SECONDS, checkers)

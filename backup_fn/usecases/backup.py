@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..answers import BackupAnswer, BackupOutcome
-from ..clients.retry import on_throttle
 from ..deadline import Deadline
 from ..domain import BackupJob, InstanceRef, Mark, Trigger
 from ..errors import BackupError, BackupInProgress, CompartmentNotAllowed
@@ -137,8 +136,6 @@ def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup,
         return True
     tags = {namespace: dict(keys) for namespace, keys in backup.defined_tags.items()}
     tags.setdefault(mark.namespace, {}).update(mark.tags_for(backup.id)[mark.namespace])
-    # A sweep's pacer takes the creates' 429s for itself; the mark's own 429 is retried as any call's is.
-    pacing = on_throttle.set(None)
     try:
         core.update_backup_tags(kind, backup.id, defined_tags=tags, deadline=deadline)
     except BackupError as error:
@@ -147,8 +144,6 @@ def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup,
             extra={"backupId": backup.id, "errorCode": error.code, "error": error.message, "opcRequestId": error.opc_request_id},
         )
         return False
-    finally:
-        on_throttle.reset(pacing)
     return True
 
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .. import rpo
 from ..answers import BackupAnswer, Failure, RestoreTestAnswer, SweepAnswer, SweepCounts, SweepReport
-from ..clients.retry import on_throttle
+from ..clients.core import KIND_OPERATIONS
+from ..clients.retry import Pacing, on_throttle
 from ..deadline import Deadline
 from ..domain import Skipped, SweepJob, Trigger, sweep_batch_message
 from ..errors import BackupError, DeadlineExceeded, InvalidConfiguration, RestoreTestFailed, Throttled
@@ -31,6 +32,8 @@ from .backup import Backup
 if TYPE_CHECKING:
     from ..clients.core import CoreClient
 
+# What the pacer paces: the creates, whose rate OCI limits; every other call retries its 429s itself.
+CREATES = frozenset(operations.create_backup.name for operations in KIND_OPERATIONS.values())
 # A create is one short call (or a few, throttled); below this much time left, the rest waits for
 # the batch's redelivery or the next sweep.
 MIN_SECONDS_PER_CREATE = 1.0
@@ -211,8 +214,8 @@ class Sweep:
         request = BackupRequest.model_validate(
             {due.kind.id_field: due.volume.id, "displayName": f"{name} sweep {slot.start.strftime('%Y-%m-%d %H:%M')} UTC"}
         )
-        # Every attempt, a throttled one's retry included, waits its turn behind the container's pacer.
-        on_throttle.set(self.pacer.throttled)
+        # Every attempt at the create, a throttled one's retry included, waits its turn behind the container's pacer.
+        on_throttle.set(Pacing(CREATES, self.pacer.throttled))
         while True:
             if deadline.remaining() < MIN_SECONDS_PER_CREATE or not self.pacer.wait(Deadline(deadline.at - MIN_SECONDS_PER_CREATE)):
                 raise DeadlineExceeded(f"No time left in this call to back up {due.volume.id}; a redelivery or the next sweep will.")

@@ -250,3 +250,14 @@ def test_without_a_topic_a_sweep_out_of_time_answers_502_with_what_it_did(emulat
     second = report(sweep(function))
     assert second["beyondRpo"] == 30 - found["counts"]["backups"]
     assert all(len(made_by_sweep(emulator, volume_id)) == 1 for volume_id in volumes)
+
+
+def test_a_throttled_mark_is_retried_inside_the_sweep_so_its_backup_stays_the_function_s(emulator, start_function):
+    """The sweep's pacer paces creates only: a 429 on the UpdateVolumeBackup that marks the backup is
+    retried like any call's, or the backup would be left unmarked, never copied or pruned."""
+    volume_id = add(emulator, "mark-throttled")
+    emulator.add_fault(operation="UpdateVolumeBackup", status=429, code="TooManyRequests", times=2)
+    answer = report(sweep(start(start_function)))
+    (made,) = answer["backups"]
+    assert (made["volumeId"], made["marked"]) == (volume_id, True)
+    assert emulator.backups[made["id"]]["definedTags"] == {"volume-backup-local": {"resource": made["id"]}}
