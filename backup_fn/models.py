@@ -14,6 +14,8 @@ from pydantic.alias_generators import to_camel
 
 from .ocids import BOOT_VOLUME, BOOT_VOLUME_BACKUP, VOLUME, VOLUME_BACKUP, BootVolumeId, KmsKeyId, OcidKind, VolumeId
 
+# A backup OCI is still making: it cannot be deleted yet, and it already protects its volume.
+IN_PROGRESS_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 BackupType = Literal["FULL", "INCREMENTAL"]
 ResourceKind = Literal["volume", "bootVolume"]
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from .domain import Skipped, retry_token
-from .models import KINDS, Kind, OciBackup, OciVolume, parsed_time
+from .models import IN_PROGRESS_STATES, KINDS, Kind, OciBackup, OciVolume, parsed_time
 
-PROTECTING_STATES = frozenset({"AVAILABLE", "CREATING", "REQUEST_RECEIVED"})
+PROTECTING_STATES = IN_PROGRESS_STATES | {"AVAILABLE"}
 OPT_OUT_VALUES = frozenset({"true", "yes", "1"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from ..answers import BackupAnswer, BackupOutcome
 from ..deadline import Deadline
 from ..domain import BackupJob, InstanceRef, Mark, Trigger
 from ..errors import BackupError, BackupInProgress, CompartmentNotAllowed
-from ..models import KINDS, BackupRequest, Kind, OciBackup, OciVolume
+from ..models import IN_PROGRESS_STATES, KINDS, BackupRequest, Kind, OciBackup, OciVolume
 from ..results import JobResult
 from ..settings import Settings
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("backup_fn")
 
-IN_PROGRESS_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 OPT_OUT_VALUES = frozenset({"true", "yes", "1"})
 VOLUME_CACHE_ENTRIES = 256
 

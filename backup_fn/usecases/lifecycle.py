@@ -15,19 +15,16 @@ from ..answers import BackupAnswer, CopyAnswer, Failure, LifecycleAnswer, Lifecy
 from ..deadline import Deadline
 from ..domain import LifecycleJob, Trigger, adoptable, copy_retry_token, made_by_us
 from ..errors import BackupError, BackupFaulty, BackupNotReady, DeadlineExceeded
-from ..models import Kind, OciBackup
+from ..models import IN_PROGRESS_STATES, Kind, OciBackup
 from ..results import JobResult, first_deciding
 from ..retention import Retention
 from ..settings import Settings
 from .backup import set_mark
-from .pruning import MAX_PRUNED_LISTED, MIN_SECONDS_PER_DELETE, Pruning, RefusedDeletes, prune
+from .pruning import MAX_PRUNED_LISTED, Pruning, RefusedDeletes, prune
 
 if TYPE_CHECKING:
     from ..clients.core import CoreClient
 
-__all__ = ["MIN_SECONDS_PER_DELETE", "Lifecycle"]
-
-IN_PROGRESS = frozenset({"REQUEST_RECEIVED", "CREATING"})
 # What one copy (and marking it) needs; retention here leaves this much per region for the copies.
 MIN_SECONDS_PER_COPY = 1.5
 
@@ -141,7 +138,7 @@ class Lifecycle:
         if unread:
             # A copy there may still be in progress from any of these backups: delete none of them this time.
             return Pruning((), 0, None, ())
-        protected = frozenset(c.copied_from for r in regions for c in r.copies if c.lifecycle_state in IN_PROGRESS and c.copied_from)
+        protected = frozenset(c.copied_from for r in regions for c in r.copies if c.lifecycle_state in IN_PROGRESS_STATES and c.copied_from)
         return prune(
             self.core,
             kind,

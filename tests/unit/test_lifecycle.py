@@ -13,7 +13,8 @@ from backup_fn.errors import BackupFaulty, BackupNotReady, DeadlineExceeded, Not
 from backup_fn.models import KINDS, OciBackup
 from backup_fn.results import JobResult
 from backup_fn.settings import load_settings
-from backup_fn.usecases.lifecycle import MIN_SECONDS_PER_DELETE, Lifecycle
+from backup_fn.usecases.lifecycle import Lifecycle
+from backup_fn.usecases.pruning import MIN_SECONDS_PER_DELETE
 from tests.unit.fakes import FakeCore
 
 VOLUME = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
