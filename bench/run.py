@@ -26,6 +26,7 @@ from typing import Any
 from bench import alarm
 from localoci.harness import REPO, Call, FdkServer
 from localoci.identity import create_identity
+from localoci.tags import function_config
 
 RESULTS = REPO / "bench" / "results.json"
 README = REPO / "README.md"
@@ -242,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         issuer_key = workdir / "issuer.pem"
         issuer_key.write_bytes(identity.issuer_public_key_pem)
         with emulator_process(issuer_key) as url:
-            env = {**identity.env(), "OCI_CORE_ENDPOINT": url}
+            # The function as the stack deploys it: its mark on (each backup tagged after its create).
+            env = {**identity.env(), "OCI_CORE_ENDPOINT": url, **function_config(url)}
             endpoints = {"OCI_NOTIFICATIONS_ENDPOINT": url, "OCI_TELEMETRY_ENDPOINT": url}
             envs = {name: {} if name == "floor" else env for name in names}
             envs["alerting"] = {**env, **endpoints, "FAILURE_TOPIC_ID": TOPIC, "METRICS_NAMESPACE": "volume_backup"}
