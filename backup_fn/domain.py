@@ -20,13 +20,21 @@ Delivery = Literal["direct", "api-gateway", "notifications"]
 TRIGGER_TAG = "backup-trigger"
 TRIGGER_ID_TAG = "backup-trigger-id"
 MAX_TAG_VALUE_LENGTH = 256
+BACKUP_OF = "backup-of:"
 
 
 class Mark(NamedTuple):
     """The function's own mark: a defined tag in a namespace only this deployment's function may
-    apply (the stack grants `use tag-namespaces` on it to the function's dynamic group alone), whose
-    value is the OCID of the very resource it is on. A freeform tag anyone who may *use* a backup
-    can set; a mark copied from a volume onto its backups names the volume, not the backup."""
+    apply (the stack grants `use tag-namespaces` on it to the function's dynamic group alone).
+
+    Its value binds it to what it is on, so that OCI's copying of tags passes on nothing valid:
+    - a backup the function creates carries `backup-of:<its volume>`, set in the create itself. OCI
+      copies a backup's tags onto its copies (which name their source backup) and perhaps onto a
+      volume restored from it (which has another id): on neither does that value hold;
+    - anything marked after it exists (a copy, an adopted backup, a restore-test volume) carries its
+      own OCID.
+    A freeform tag, which anyone who may *use* a backup can set, is never a mark; nor is a volume's
+    value copied onto its backups: no value the function writes on a volume has the backups' form."""
 
     namespace: str
     key: str
@@ -34,8 +42,20 @@ class Mark(NamedTuple):
     def tags_for(self, resource_id: str) -> dict[str, dict[str, str]]:
         return {self.namespace: {self.key: resource_id}}
 
+    def tags_at_create(self, volume_id: str) -> dict[str, dict[str, str]]:
+        return {self.namespace: {self.key: BACKUP_OF + volume_id}}
+
     def is_on(self, resource_id: str, defined_tags: Mapping[str, Mapping[str, object]] | None) -> bool:
-        return (defined_tags or {}).get(self.namespace, {}).get(self.key) == resource_id
+        return self._value(defined_tags) == resource_id
+
+    def is_on_backup(self, backup: OciBackup) -> bool:
+        value = self._value(backup.defined_tags)
+        if value == backup.id:
+            return True
+        return backup.copied_from is None and backup.source_id is not None and value == BACKUP_OF + backup.source_id
+
+    def _value(self, defined_tags: Mapping[str, Mapping[str, object]] | None) -> object:
+        return (defined_tags or {}).get(self.namespace, {}).get(self.key)
 
 
 class Arrival(NamedTuple):
@@ -158,7 +178,7 @@ def made_by_us(backup: OciBackup, mark: Mark | None, adopt_before: datetime | No
     and no backup policy made it. Freeform tags alone never make a backup ours."""
     if backup.source_type == "SCHEDULED" or mark is None:
         return False
-    return mark.is_on(backup.id, backup.defined_tags) or adoptable(backup, mark, adopt_before)
+    return mark.is_on_backup(backup) or adoptable(backup, mark, adopt_before)
 
 
 def adoptable(backup: OciBackup, mark: Mark, adopt_before: datetime | None) -> bool:

@@ -63,7 +63,7 @@ def choose(
     last_tested: dict[str, LastTest] = {}
     for backup in backups:
         source = backup.source_id
-        if source not in in_scope or not mark.is_on(backup.id, backup.defined_tags):
+        if source not in in_scope or not mark.is_on_backup(backup):
             continue
         last = LastTest.of(backup)
         if last is not None and (source not in last_tested or last.time > last_tested[source].time):

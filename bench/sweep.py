@@ -21,7 +21,7 @@ from localoci.emulator import CoreEmulator
 from localoci.harness import REPO, Call, FdkServer
 from localoci.identity import create_identity
 from localoci.ons_delivery import NotificationsEngine
-from localoci.tags import function_config
+from localoci.tags import MARK_KEY, MARK_NAMESPACE, function_config
 
 SEED = REPO / "localoci" / "seed.json"
 RESULTS = Path(__file__).with_name("sweep.json")
@@ -59,6 +59,20 @@ def healed(emulator: CoreEmulator, beyond: list[str]) -> int:
         )
 
 
+def marked(emulator: CoreEmulator, beyond: list[str]) -> int:
+    """How many of the volumes healed have a sweep backup carrying the function's mark."""
+    with emulator.state.lock:
+        return sum(
+            1
+            for volume_id in beyond
+            if any(
+                emulator.state.backups[b]["freeformTags"].get("backup-trigger") == "sweep"
+                and emulator.state.backups[b]["definedTags"].get(MARK_NAMESPACE, {}).get(MARK_KEY)
+                for b in emulator.state.backups_by_source.get(volume_id, [])
+            )
+        )
+
+
 def peak_rss_mb(server: FdkServer) -> float:
     assert server.process is not None
     for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
@@ -74,7 +88,7 @@ def measure(rate: float = CREATES_PER_SECOND, containers: int = CONTAINERS) -> d
         with CoreEmulator(SEED, identity.issuer_public_key_pem, creating_after=0.5, available_after=1.5) as emulator:
             beyond = seed(emulator)
             endpoints = {name: emulator.url for name in ("OCI_CORE_ENDPOINT", "OCI_NOTIFICATIONS_ENDPOINT", "OCI_TELEMETRY_ENDPOINT")}
-            # The function's mark on, as the stack deploys it: each backup is tagged right after its create.
+            # The function's mark on, as the stack deploys it (set in each create; `marked` counts it).
             env = {**identity.env(), **endpoints, **function_config(emulator.url), **CONFIG}
             servers = [FdkServer(REPO / "func.py", workdir, env, name=f"fn-{n}").start() for n in range(containers + 1)]
             try:
@@ -89,6 +103,7 @@ def measure(rate: float = CREATES_PER_SECOND, containers: int = CONTAINERS) -> d
                         time.sleep(0.05)
                     heal_seconds = time.monotonic() - started
                     healed_volumes = healed(emulator, beyond)
+                    marked_volumes = marked(emulator, beyond)
                     engine.wait_idle(within=60)
                     requests = emulator.requests[first_request:]
                 second = servers[0].call(Call(body=b'{"sweep": {}}')).json["sweep"]
@@ -118,6 +133,7 @@ def measure(rate: float = CREATES_PER_SECOND, containers: int = CONTAINERS) -> d
         "redeliveries": sum(1 for d in engine.deliveries if d.attempt > 1),
         "plannerPeakRssMb": round(rss, 1),
         "healed": healed_volumes,
+        "healedAndMarked": marked_volumes,
         "secondSweepBeyondRpo": second["beyondRpo"],
         "secondSweepBackups": second["counts"]["backups"],
         "measured": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -129,7 +145,8 @@ def line(result: dict[str, Any]) -> str:
         f"sweep of {result['volumes']:,} volumes, {result['beyondRpo']:,} beyond RPO, creates limited to "
         f"{result['createsPerSecond']:g}/s, {result['containers']} containers: healed in {result['healSeconds']} s "
         f"(floor {result['floorSeconds']} s, ratio {result['rateRatio']}); {result['apiCallsPerHealedVolume']} API calls "
-        f"per healed volume ({result['throttled']} of them 429); planner peak RSS {result['plannerPeakRssMb']} MB"
+        f"per healed volume ({result['throttled']} of them 429), {result['healedAndMarked']:,} marked; "
+        f"planner peak RSS {result['plannerPeakRssMb']} MB"
     )
 
 

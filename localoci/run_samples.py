@@ -23,7 +23,7 @@ from .identity import create_identity
 from .restore_demo import run_restore_test
 from .run_sweep import run_sweep
 from .samples import EVENTS_DIR, Sample, caller_status, describe, load_samples, problems, short_ocid, shorten_ocids
-from .tags import MARK_KEY, MARK_NAMESPACE, function_config
+from .tags import carries_the_function_s_mark, function_config
 
 SEED = Path(__file__).with_name("seed.json")
 CHAIN_VOLUME = "ocid1.volume.oc1.iad.abuwcljrledger00000000000000000000000000000000000000000012"
@@ -114,7 +114,7 @@ def fate(backup: dict[str, Any], pruned_now: list[str], made_now: str, run: Run)
     """What became of one of the chain volume's backups, and whose doing it was."""
     if backup.get("sourceType") == "SCHEDULED":
         return "a backup policy's: never touched"
-    if (backup.get("definedTags") or {}).get(MARK_NAMESPACE, {}).get(MARK_KEY) != backup["id"]:
+    if not carries_the_function_s_mark(backup):
         return "by hand (not marked): never touched"
     ours = "ours, made by the chain" if backup["id"] == made_now else "ours"
     if backup["id"] in pruned_now:

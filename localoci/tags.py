@@ -53,6 +53,17 @@ def inherited(volume: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[dict[
     return freeform, defined
 
 
+def carries_the_function_s_mark(backup: Mapping[str, Any]) -> bool:
+    """Whether a backup (as the emulator shows it) carries the harness's function's valid mark, by the
+    rule its README states: its own id, or `backup-of:` the volume it was made of on a backup that is no copy."""
+    value = (backup.get("definedTags") or {}).get(MARK_NAMESPACE, {}).get(MARK_KEY)
+    if value == backup["id"]:
+        return True
+    source = backup.get("volumeId") or backup.get("bootVolumeId")
+    is_copy = backup.get("sourceVolumeBackupId") or backup.get("sourceBootVolumeBackupId")
+    return bool(source) and not is_copy and value == f"backup-of:{source}"
+
+
 def function_config(emulator_url: str, regions: tuple[str, ...] = ("us-phoenix-1", "eu-frankfurt-1", "uk-london-1")) -> dict[str, str]:
     """The config a function run against the emulator needs for its mark and for the copies' regions."""
     endpoints = ",".join(f"{region}={emulator_url}/regions/{region}" for region in regions)

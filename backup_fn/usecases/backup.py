@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..answers import BackupAnswer, BackupOutcome
 from ..deadline import Deadline
 from ..domain import BackupJob, InstanceRef, Mark, Trigger
-from ..errors import BackupError, BackupInProgress, CompartmentNotAllowed
+from ..errors import BackupError, BackupInProgress, CompartmentNotAllowed, InvalidConfiguration, NotFound, OciRejected
 from ..models import IN_PROGRESS_STATES, KINDS, BackupRequest, Kind, OciBackup, OciVolume
 from ..results import JobResult
 from ..settings import Settings
@@ -69,6 +69,12 @@ class Backup:
         body.setdefault("displayName", default_display_name(volume, trigger.time))
         # The function's own tags win: a caller naming them was refused before any job, and a volume's do not count.
         body["freeformTags"] = {**(request.freeform_tags or {}), **trigger.tags()}
+        mark = self.settings.mark
+        if mark is not None:
+            # Marked in the create itself: one call a backup, and never a moment it exists unmarked.
+            defined = {namespace: dict(keys) for namespace, keys in (request.defined_tags or {}).items()}
+            defined.setdefault(mark.namespace, {}).update(mark.tags_at_create(volume.id)[mark.namespace])
+            body["definedTags"] = defined
         try:
             created = self.core.create_backup(kind, body, retry_token, deadline)
         except BackupInProgress as conflict:
@@ -82,6 +88,10 @@ class Backup:
                 request.resource_id,
                 backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome),
             )
+        except (OciRejected, NotFound) as refused:
+            if mark is None or request.defined_tags:
+                raise
+            raise mark_refused(mark, volume.id, refused) from refused
         marked = self.mark(kind, created.backup, deadline)
         return JobResult(
             request.resource_id,
@@ -89,8 +99,9 @@ class Backup:
         )
 
     def mark(self, kind: Kind, backup: OciBackup, deadline: Deadline) -> bool | None:
-        """Sets the function's mark on a backup it made (its defined tags kept, the mark's value its own id).
-        A failure leaves it unmarked, which is safe (never pruned, never copied) and is reported, not fatal."""
+        """Whether the backup just made carries the mark its create asked for; should OCI's answer not
+        show it, the mark is set after all (its value then the backup's own id). A failure leaves it
+        unmarked, which is safe (never pruned, never copied) and is reported, not fatal."""
         return set_mark(self.core, self.settings.mark, kind, backup, deadline)
 
     def _resolve(self, target: BackupRequest | InstanceRef, deadline: Deadline) -> BackupRequest:
@@ -128,10 +139,11 @@ class Backup:
 
 
 def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup, deadline: Deadline) -> bool | None:
-    """True once `backup` carries `mark`, False when setting it failed (logged), None without a mark configured."""
+    """True once `backup` carries a valid `mark` (set here, its value the backup's own id, unless it has
+    one), False when setting it failed (logged), None without a mark configured."""
     if mark is None:
         return None
-    if mark.is_on(backup.id, backup.defined_tags):
+    if mark.is_on_backup(backup):
         return True
     tags = {namespace: dict(keys) for namespace, keys in backup.defined_tags.items()}
     tags.setdefault(mark.namespace, {}).update(mark.tags_for(backup.id)[mark.namespace])
@@ -144,6 +156,17 @@ def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup,
         )
         return False
     return True
+
+
+def mark_refused(mark: Mark, volume_id: str, refused: BackupError) -> InvalidConfiguration:
+    """A create OCI refused although nothing in it was the caller's: the volume was read a moment ago, and
+    of defined tags it carried the mark alone. The operator's to mend, and a redelivery succeeds once mended."""
+    return InvalidConfiguration(
+        f"OCI refused the backup of {volume_id}: {refused.message} The create carried the function's mark:"
+        f" the tag namespace MARK_TAG_NAMESPACE={mark.namespace} must exist with the key MARK_TAG_KEY={mark.key}, and the"
+        " function's dynamic group must be allowed to use it and to create backups here; until then every backup fails this way.",
+        opc_request_id=refused.opc_request_id,
+    )
 
 
 def default_display_name(volume: OciVolume, when: datetime) -> str:

@@ -165,7 +165,7 @@ class Lifecycle:
                 outcome="existing",
                 id=existing.id,
                 lifecycle_state=existing.lifecycle_state,
-                marked=mark.is_on(existing.id, existing.defined_tags) if mark else None,
+                marked=mark.is_on_backup(existing) if mark else None,
             )
             return answer, None, None
         if deadline.remaining() <= 0:

@@ -62,7 +62,7 @@ class RestoreTests:
         mark, _ = self._config()
         read = self.core.get_backup(job.kind, job.backup_id, deadline)
         backup = read.backup
-        if not mark.is_on(backup.id, backup.defined_tags):
+        if not mark.is_on_backup(backup):
             raise NotOwnBackup(
                 f"Backup {backup.id} was not made by this function (it does not carry the function's mark): it is not restore-tested.",
                 opc_request_id=read.request_id,
@@ -168,7 +168,7 @@ class RestoreTests:
         if volume.lifecycle_state == "PROVISIONING":
             raise RestoreNotFinished(f"Test volume {volume.id} is still PROVISIONING: it is judged when it has finished.")
         answer, error = self._verdict(volume, backup, backup_id, trigger)
-        if backup is not None and mark.is_on(backup.id, backup.defined_tags):
+        if backup is not None and mark.is_on_backup(backup):
             self._record(kind, backup, LastTest("failed" if error else "passed", datetime.now(UTC), volume.id), deadline)
         try:
             self._delete(kind, volume, deadline)
@@ -238,7 +238,7 @@ class RestoreTests:
         if dry_run:
             # A dry run judges nothing: no verdict, so nothing pages and no metric counts it.
             return answer.model_copy(update={"verdict": "would-expire", "deleted": False, "reason": f"{reason} Dry run: not deleted."})
-        if judged is None and backup is not None and mark.is_on(backup.id, backup.defined_tags):
+        if judged is None and backup is not None and mark.is_on_backup(backup):
             try:
                 self._record(kind, backup, LastTest("failed", datetime.now(UTC), volume.id), deadline)
             except BackupError as error:

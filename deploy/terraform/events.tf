@@ -52,4 +52,13 @@ resource "oci_events_rule" "restore_tests" {
     }
   }
   depends_on = [oci_identity_policy.function]
+
+  # The function refuses this at run time too (InvalidConfiguration): a restore-test compartment that is
+  # also a protected one would switch off every backup there and grant volume delete on production.
+  lifecycle {
+    precondition {
+      condition     = !contains(local.protected_compartment_ids, var.restore_test_compartment_id)
+      error_message = "restore_test_compartment_id must be a compartment of its own, not volumes_compartment_id, nor one of sweep_compartment_ids or allowed_compartment_ids."
+    }
+  }
 }

@@ -25,6 +25,11 @@ locals {
   # The sweep's batches go to the trigger topic, whose subscription delivers them to the function.
   sweep_compartment_ids = var.sweep_compartment_ids != "" ? var.sweep_compartment_ids : (local.sweep_on ? local.volumes_compartment_id : "")
   sweep_topic_id        = local.sweep_on ? oci_ons_notification_topic.trigger.id : ""
+  protected_compartment_ids = concat(
+    [local.volumes_compartment_id],
+    [for id in split(",", local.sweep_compartment_ids) : trimspace(id) if trimspace(id) != ""],
+    [for id in split(",", var.allowed_compartment_ids) : trimspace(id) if trimspace(id) != ""],
+  )
   sweep_schedule_id     = join("", oci_resource_scheduler_schedule.sweep[*].id)
   mark_tag_key          = oci_identity_tag.mark.name
 

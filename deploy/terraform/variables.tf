@@ -325,7 +325,7 @@ variable "sweep_schedule" {
 variable "sweep_compartment_ids" {
   type        = string
   default     = ""
-  description = "SWEEP_COMPARTMENT_IDS: comma-separated compartments the sweep protects. Empty with the sweep on: volumes_compartment_id."
+  description = "SWEEP_COMPARTMENT_IDS: comma-separated compartments the sweep protects, each volumes_compartment_id or inside it (the stack's policy names volumes_compartment_id, which covers its sub-compartments). Empty with the sweep on: volumes_compartment_id."
 }
 
 variable "sweep_tag" {

@@ -206,23 +206,60 @@ def test_lifecycle_refuses_a_backup_outside_the_allowed_compartments(start_funct
     assert [r.operation for r in emulator.requests] == ["GetVolumeBackup"]
 
 
-def test_a_backup_is_marked_right_after_it_is_made(function, emulator):
+def test_a_backup_is_marked_in_its_own_create_with_the_volume_it_is_of(function, emulator):
     s = sample("request-postman-create-volume-backup.json")
     answer = function.call(s.call()).json
     assert answer["marked"] is True
     made = emulator.backups[answer["id"]]
-    assert made["definedTags"] == {"Operations": {"CostCenter": "42"}, MARK_NAMESPACE: {MARK_KEY: answer["id"]}}
+    mark = {MARK_KEY: f"backup-of:{made['volumeId']}"}
+    assert made["definedTags"] == {"Operations": {"CostCenter": "42"}, MARK_NAMESPACE: mark}
     assert made["freeformTags"]["backup-trigger"] == "direct"
-    (update,) = operations(emulator, "UpdateVolumeBackup")
-    assert update.region is None and update.signature_ok
+    (create,) = operations(emulator, "CreateVolumeBackup")
+    assert json.loads(create.body)["definedTags"][MARK_NAMESPACE] == mark and create.signature_ok
+    assert operations(emulator, "UpdateVolumeBackup") == []
 
 
-def test_a_failure_to_mark_leaves_the_backup_unmarked_and_says_so(function, emulator):
-    emulator.add_fault(operation="UpdateVolumeBackup", status=500, times=None)
-    result = function.call(sample("request-volume.json").call())
-    assert result.status == 200
-    assert result.json["outcome"] == "created" and result.json["marked"] is False
-    assert MARK_NAMESPACE not in emulator.backups[result.json["id"]]["definedTags"]
+def test_copies_a_colleague_makes_of_the_function_s_backups_carry_their_tags_and_are_still_not_the_function_s(start_function, emulator):
+    created_mark = {MARK_NAMESPACE: {MARK_KEY: f"backup-of:{SPARE}"}}  # as the function's create sets it
+    made = [emulator.add_backup(source_id=SPARE, freeformTags=OURS, definedTags=created_mark) for _ in range(2)]
+    copies = []
+    for age, backup_id in zip((30, 20), made, strict=True):
+        with emulator.state.lock:
+            emulator.state.backups[backup_id].update(lifecycleState="AVAILABLE", timeCreated=ago(age))
+            emulator.state.received_at.pop(backup_id, None)
+        copied = emulator.state.copy_backup(VOLUME, backup_id, {"destinationRegion": "us-phoenix-1"}, None)  # by hand
+        with emulator.state.lock:
+            emulator.state.backups[copied["id"]].update(lifecycleState="AVAILABLE", timeCreated=ago(age))
+            emulator.state.received_at.pop(copied["id"], None)
+        assert emulator.backups[copied["id"]]["definedTags"] == emulator.backups[backup_id]["definedTags"]  # OCI copied the mark
+        copies.append(copied["id"])
+    newest = own_backup(emulator, source_id=SPARE, timeCreated=ago(0.01))
+    function = start_function(COPY_TO_REGIONS="us-phoenix-1", KEEP_LAST="1")
+    answer = function.call(Call(body=finished_event(newest), delivery="events")).json
+    assert sorted(answer["pruned"]) == sorted(made)  # the function's own, older than the newest
+    (phoenix,) = answer["copyRetention"]
+    assert phoenix["pruned"] == [] and phoenix["kept"] == 0  # neither copy is the function's
+    there = {b["id"]: b["lifecycleState"] for b in emulator.backups_in_region("us-phoenix-1")}
+    assert [there[c] for c in copies] == ["AVAILABLE", "AVAILABLE"]
+
+
+def test_a_mark_namespace_oci_does_not_know_fails_the_backup_as_the_operator_s_to_mend_and_pages(start_function, emulator):
+    function = start_function(MARK_TAG_NAMESPACE="volume-backup-typo", FAILURE_TOPIC_ID=TOPIC)
+    event = sample("event-createvolume-end.json")
+    result = function.call(event.call())
+    assert result.status == 502  # redelivered: once the namespace is mended, the backup is made
+    assert result.json["code"] == "InvalidConfiguration"
+    assert "does not exist" in result.json["message"] and "MARK_TAG_NAMESPACE=volume-backup-typo" in result.json["message"]
+    assert emulator.backups_for(event.payload["data"]["resourceId"]) == []
+    assert len(emulator.messages) == 1
+
+
+def test_a_caller_s_own_unknown_tag_namespace_is_still_the_caller_s_error(start_function, emulator):
+    function = start_function(FAILURE_TOPIC_ID=TOPIC)
+    body = {**sample("request-volume.json").payload, "definedTags": {"No-Such-Namespace": {"k": "v"}}}
+    result = function.call(Call(body=json.dumps(body).encode(), delivery="api-gateway"))
+    assert result.http_status == 400 and result.json["code"] == "InvalidParameter"
+    assert "No-Such-Namespace" in result.json["message"]
 
 
 @pytest.mark.parametrize(

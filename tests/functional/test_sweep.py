@@ -252,12 +252,15 @@ def test_without_a_topic_a_sweep_out_of_time_answers_502_with_what_it_did(emulat
     assert all(len(made_by_sweep(emulator, volume_id)) == 1 for volume_id in volumes)
 
 
-def test_a_throttled_mark_is_retried_inside_the_sweep_so_its_backup_stays_the_function_s(emulator, start_function):
-    """The sweep's pacer paces creates only: a 429 on the UpdateVolumeBackup that marks the backup is
-    retried like any call's, or the backup would be left unmarked, never copied or pruned."""
+def test_a_sweep_s_backup_is_marked_in_its_create_even_when_the_create_was_throttled(emulator, start_function):
+    """One call a backup: the mark rides in the create, so a 429 the pacer waits out cannot leave a backup
+    unmarked (never copied or pruned) or cost a second call."""
     volume_id = add(emulator, "mark-throttled")
-    emulator.add_fault(operation="UpdateVolumeBackup", status=429, code="TooManyRequests", times=2)
+    emulator.add_fault(operation="CreateVolumeBackup", status=429, code="TooManyRequests", times=2)
     answer = report(sweep(start(start_function)))
     (made,) = answer["backups"]
     assert (made["volumeId"], made["marked"]) == (volume_id, True)
-    assert emulator.backups[made["id"]]["definedTags"] == {"volume-backup-local": {"resource": made["id"]}}
+    assert emulator.backups[made["id"]]["definedTags"] == {"volume-backup-local": {"resource": f"backup-of:{volume_id}"}}
+    creates = [r.status for r in emulator.requests if r.operation == "CreateVolumeBackup"]
+    assert creates == [429, 429, 200]
+    assert [r for r in emulator.requests if r.operation == "UpdateVolumeBackup"] == []

@@ -40,6 +40,7 @@ class FakeCore(CoreClient):
         self._ids = itertools.count(1)
         self.volumes_made: dict[str, str] = {}  # retry token → the volume it restored
         self.regions: dict[str, FakeCore] = {}
+        self.creates_drop_defined_tags = False  # a create that keeps none of the defined tags it was given
 
     def in_region(self, region: str, endpoint: str | None) -> FakeCore:
         """Another region's Core: its own backups (the copies sent there), the same record of calls."""
@@ -80,6 +81,7 @@ class FakeCore(CoreClient):
         made = OciBackup.model_validate(
             {
                 **{key: value for key, value in body.items() if key in ("type", "displayName", "freeformTags", "definedTags")},
+                **({"definedTags": {}} if self.creates_drop_defined_tags else {}),
                 "id": f"ocid1.{kind.backup_ocid.types[0]}.oc1.iad.made{next(self._ids):04d}",
                 "lifecycleState": "REQUEST_RECEIVED",
                 kind.id_field: source_id,

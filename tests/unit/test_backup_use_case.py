@@ -228,17 +228,38 @@ def test_create_takes_a_volume_already_read_and_reads_nothing_again():
 MARKED = {"MARK_TAG_NAMESPACE": "volume-backup-test"}
 
 
-def test_a_new_backup_gets_the_mark_with_its_own_id_beside_the_tags_it_has():
+def test_a_new_backup_is_marked_in_its_own_create_beside_the_tags_it_has():
     backup, core = use_case(**MARKED)
     result = run(backup, trigger_for(request(definedTags={"Operations": {"CostCenter": "42"}})))
     assert result.backup is not None and result.backup.marked is True
+    (create,) = core.called("create_backup")
+    assert create.details["body"]["definedTags"] == {
+        "Operations": {"CostCenter": "42"},
+        "volume-backup-test": {"resource": f"backup-of:{APPDATA.id}"},
+    }
+    assert core.called("update_backup_tags") == []
+
+
+def test_a_boot_volume_s_backup_is_marked_with_the_boot_volume():
+    backup, core = use_case(BOOT, **MARKED)
+    result = run(backup, trigger_for(BackupRequest.model_validate({"bootVolumeId": BOOT.id})))
+    assert result.backup is not None and result.backup.marked is True
+    (create,) = core.called("create_backup")
+    assert create.details["body"]["definedTags"] == {"volume-backup-test": {"resource": f"backup-of:{BOOT.id}"}}
+
+
+def test_should_the_create_s_answer_not_show_the_mark_it_is_set_after_with_the_backup_s_own_id():
+    backup, core = use_case(**MARKED)
+    core.creates_drop_defined_tags = True
+    result = run(backup, trigger_for(request()))
+    assert result.backup is not None and result.backup.marked is True
     (update,) = core.called("update_backup_tags")
-    assert update.resource_id == result.backup.id
-    assert update.details["defined_tags"] == {"Operations": {"CostCenter": "42"}, "volume-backup-test": {"resource": result.backup.id}}
+    assert update.details["defined_tags"] == {"volume-backup-test": {"resource": result.backup.id}}
 
 
 def test_a_redelivery_marks_its_backup_only_from_the_create_s_own_answer():
     backup, core = use_case(**MARKED)
+    core.creates_drop_defined_tags = True
     core.fail("update_backup_tags", ServiceUnavailable("UpdateVolumeBackup failed: 503"))
     first = run(backup, trigger_for(request()))
     assert first.backup is not None and first.backup.marked is False  # kept unmarked: safe, and said
@@ -253,6 +274,7 @@ def test_a_redelivery_marks_its_backup_only_from_the_create_s_own_answer():
 def test_a_backup_found_by_its_freeform_tags_after_a_409_is_never_marked():
     """Anyone who may use a backup may set `backup-trigger` tags on a hand-made one: a 409 then finds it."""
     backup, core = use_case(**MARKED)
+    core.creates_drop_defined_tags = True
     core.fail("update_backup_tags", ServiceUnavailable("UpdateVolumeBackup failed: 503"))
     first = run(backup, trigger_for(request()))
     assert first.backup is not None and first.backup.marked is False
@@ -268,4 +290,5 @@ def test_without_a_mark_configured_nothing_is_tagged_after_the_create():
     backup, core = use_case()
     result = run(backup, trigger_for(request()))
     assert result.backup is not None and result.backup.marked is None
+    assert "definedTags" not in core.called("create_backup")[0].details["body"]
     assert core.called("update_backup_tags") == []

@@ -156,6 +156,20 @@ def test_a_mark_copied_from_a_volume_or_another_deployment_s_is_not_ours():
     assert deleted(decide([backup("d0", 0), forged, theirs], keep_last=1, keep_days=None, now=NOW, mark=MARK)) == []
 
 
+def test_a_mark_set_in_the_create_holds_on_a_backup_of_its_own_volume_and_nowhere_it_is_copied_to():
+    made = backup("made", 30).model_copy(update={"defined_tags": MARK.tags_at_create(VOLUME)})
+    # OCI copies a backup's tags onto a copy anyone makes of it, which names the backup it came from ...
+    copied = made.model_copy(update={"id": "ocid1.volumebackup.oc1.phx.copied", "source_volume_backup_id": made.id})
+    # ... and perhaps onto a volume restored from it, whose own backups then carry them too.
+    restored = "ocid1.volume.oc1.iad.abuwcljrrestored0000000000000000000000000000000000000000001"
+    of_restored = made.model_copy(update={"id": "ocid1.volumebackup.oc1.iad.ofrestored", "volume_id": restored})
+    # A restore-test volume carries its own id: a backup someone makes of it gets that value.
+    of_test_volume = of_restored.model_copy(update={"defined_tags": MARK.tags_for(restored)})
+    assert [MARK.is_on_backup(b) for b in (made, copied, of_restored, of_test_volume)] == [True, False, False, False]
+    listed = [backup("d0", 0), made, copied, of_restored, of_test_volume]
+    assert deleted(decide(listed, keep_last=1, keep_days=None, now=NOW, mark=MARK)) == ["made"]
+
+
 def test_adoption_takes_only_unmarked_old_backups_made_before_the_time_given():
     from backup_fn.domain import adoptable
 
