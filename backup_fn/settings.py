@@ -4,7 +4,6 @@ A value that cannot be read exactly is `InvalidConfiguration`, never a silent de
 default of retention is to delete."""
 
 import functools
-import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -12,10 +11,10 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from . import config_warnings
 from .domain import Mark
 from .errors import InvalidConfiguration
 from .models import BackupType
-from .near_miss import one_edit_apart
 from .ocids import COMPARTMENT, KEY, TOPIC
 
 DEFAULT_OPT_OUT_TAG = "backup-opt-out"
@@ -265,22 +264,15 @@ LOCAL_ONLY_KEYS = frozenset({"OCI_AUTH", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE"
 PLATFORM_KEYS = frozenset({"OCI_RESOURCE_PRINCIPAL_REGION"})
 OPERATOR_KEYS = frozenset(CONFIG_KEYS) - LOCAL_ONLY_KEYS - PLATFORM_KEYS
 
-log = logging.getLogger("backup_fn")
-
 
 def load_settings(config: Mapping[str, str]) -> Settings:
     """Validate the config keys this function reads; other environment variables are ignored, but
-    one a single edit away from a known key (`KEEP_LST`) is named in a warning, once per config."""
-    _warn_near_misses(frozenset(key for key in config if key not in OPERATOR_KEYS and key.isupper()))
-    return _load(tuple((key, config[key]) for key in CONFIG_KEYS if config.get(key, "").strip()))
-
-
-@functools.lru_cache(maxsize=8)
-def _warn_near_misses(unknown: frozenset[str]) -> None:
-    for key in sorted(unknown):
-        known = next((name for name in sorted(OPERATOR_KEYS) if one_edit_apart(key, name)), None)
-        if known:
-            log.warning(f"config key {key} is not one this function reads; did you mean {known}?", extra={"configKey": key})
+    one a single edit away from a known key (`KEEP_LST`), or one whose feature is off, is named in a
+    warning, once per config."""
+    given = tuple((key, config[key]) for key in CONFIG_KEYS if config.get(key, "").strip())
+    unknown = frozenset(key for key in config if key not in OPERATOR_KEYS and key.isupper())
+    config_warnings.warn(unknown, frozenset(key for key, _ in given), OPERATOR_KEYS)
+    return _load(given)
 
 
 @functools.lru_cache(maxsize=8)

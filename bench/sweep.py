@@ -47,29 +47,16 @@ def seed(emulator: CoreEmulator) -> list[str]:
     return beyond
 
 
-def healed(emulator: CoreEmulator, beyond: list[str]) -> int:
+def healed(emulator: CoreEmulator, beyond: list[str], *, marked: bool = False) -> int:
+    """How many of `beyond` have a backup the sweep made (with `marked`: one carrying the function's mark)."""
+
+    def counts(backup: dict[str, Any]) -> bool:
+        made_by_sweep = backup["freeformTags"].get("backup-trigger") == "sweep"
+        return made_by_sweep and (not marked or bool(backup["definedTags"].get(MARK_NAMESPACE, {}).get(MARK_KEY)))
+
     with emulator.state.lock:
         return sum(
-            1
-            for volume_id in beyond
-            if any(
-                emulator.state.backups[b]["freeformTags"].get("backup-trigger") == "sweep"
-                for b in emulator.state.backups_by_source.get(volume_id, [])
-            )
-        )
-
-
-def marked(emulator: CoreEmulator, beyond: list[str]) -> int:
-    """How many of the volumes healed have a sweep backup carrying the function's mark."""
-    with emulator.state.lock:
-        return sum(
-            1
-            for volume_id in beyond
-            if any(
-                emulator.state.backups[b]["freeformTags"].get("backup-trigger") == "sweep"
-                and emulator.state.backups[b]["definedTags"].get(MARK_NAMESPACE, {}).get(MARK_KEY)
-                for b in emulator.state.backups_by_source.get(volume_id, [])
-            )
+            1 for volume_id in beyond if any(counts(emulator.state.backups[b]) for b in emulator.state.backups_by_source.get(volume_id, []))
         )
 
 
@@ -103,7 +90,7 @@ def measure(rate: float = CREATES_PER_SECOND, containers: int = CONTAINERS) -> d
                         time.sleep(0.05)
                     heal_seconds = time.monotonic() - started
                     healed_volumes = healed(emulator, beyond)
-                    marked_volumes = marked(emulator, beyond)
+                    marked_volumes = healed(emulator, beyond, marked=True)
                     engine.wait_idle(within=60)
                     requests = emulator.requests[first_request:]
                 second = servers[0].call(Call(body=b'{"sweep": {}}')).json["sweep"]

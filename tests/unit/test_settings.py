@@ -2,11 +2,12 @@ import logging
 
 import pytest
 
+from backup_fn.config_warnings import one_edit_apart
 from backup_fn.errors import InvalidConfiguration
-from backup_fn.near_miss import one_edit_apart
 from backup_fn.settings import load_settings
 
 PROD = "ocid1.compartment.oc1..aaaaaaaaprod0000000000000000000000000000000000000000001"
+TOPIC_ID = "ocid1.onstopic.oc1.iad.aaaaaaaabackuptriggers000000000000000000000000000000000002"
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaalocaltenancy00000000000000000000000000000000000001"
 
 
@@ -93,6 +94,22 @@ def test_a_key_one_edit_from_a_known_one_is_named_in_a_warning():
     assert "config key KEEP_DAYZ is not one this function reads; did you mean KEEP_DAYS?" in warned
     assert len(warned) == 2
     assert settings.keep_last is None
+
+
+def test_a_key_whose_feature_is_off_is_named_in_a_warning_with_the_key_that_turns_it_on():
+    collected = Collected()
+    logger = logging.getLogger("backup_fn")
+    logger.addHandler(collected)
+    try:
+        load_settings({"RESTORE_TESTS_PER_SWEEP": "3", "SWEEP_BATCH_SIZE": "50", "ADOPT_UNMARKED_BEFORE": "2026-01-01T00:00:00Z"})
+        load_settings({"SWEEP_BATCH_SIZE": "50", "SWEEP_TOPIC_ID": TOPIC_ID})
+    finally:
+        logger.removeHandler(collected)
+    assert collected.lines == [
+        "config key RESTORE_TESTS_PER_SWEEP does nothing without RESTORE_TEST_COMPARTMENT_ID",
+        "config key SWEEP_BATCH_SIZE does nothing without SWEEP_TOPIC_ID",
+        "config key ADOPT_UNMARKED_BEFORE does nothing without MARK_TAG_NAMESPACE",
+    ]
 
 
 @pytest.mark.parametrize(
