@@ -11,8 +11,8 @@ from pydantic import TypeAdapter
 
 from ..deadline import Deadline
 from ..errors import NotFound
-from ..models import Kind, OciBackup, OciBootVolumeAttachment, OciVolume, ResourceKind, parsed_time
 from .base import OciClient, Operation, Service, parse, parse_list
+from .oci_models import Kind, OciBackup, OciBootVolumeAttachment, OciVolume, ResourceKind, parsed_time
 from .signer import Credentials
 
 Listed = TypeVar("Listed", OciBackup, OciVolume)

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jwt
 import oci.auth.signers
@@ -38,7 +38,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import InvalidConfiguration
-from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,17 @@ REREADS = 3
 REREAD_PAUSE_SECONDS = 0.05
 
 
+class AuthConfig(Protocol):
+    """How the function signs (the function's settings, which live a layer above the clients)."""
+
+    @property
+    def auth(self) -> str: ...
+    @property
+    def config_file(self) -> str | None: ...
+    @property
+    def config_profile(self) -> str: ...
+
+
 class Signing(NamedTuple):
     """A signer and what was read to make it."""
 
@@ -71,7 +81,7 @@ class Credentials:
     """The function's signer, made on first use and shared by every client and thread, and made again
     when the platform rotates the token and key: before the token expires, and when OCI refuses it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: AuthConfig) -> None:
         self.settings = settings
         self._signing: Signing | None = None
         self._lock = threading.Lock()
@@ -133,7 +143,7 @@ class Credentials:
             return made
 
 
-def _make_signer(settings: Settings, previous: Signing | None = None) -> Signing:
+def _make_signer(settings: AuthConfig, previous: Signing | None = None) -> Signing:
     if settings.auth == "config_file":
         location = settings.config_file or oci.config.DEFAULT_LOCATION
         try:
