@@ -21,7 +21,7 @@ from localoci.emulator import CoreEmulator
 from localoci.harness import REPO, Call, FdkServer
 from localoci.identity import create_identity
 from localoci.ons_delivery import NotificationsEngine
-from localoci.tags import MARK_KEY, MARK_NAMESPACE, function_config
+from localoci.tags import carries_the_function_s_mark, function_config
 
 SEED = REPO / "localoci" / "seed.json"
 RESULTS = Path(__file__).with_name("sweep.json")
@@ -48,11 +48,11 @@ def seed(emulator: CoreEmulator) -> list[str]:
 
 
 def healed(emulator: CoreEmulator, beyond: list[str], *, marked: bool = False) -> int:
-    """How many of `beyond` have a backup the sweep made (with `marked`: one carrying the function's mark)."""
+    """How many of `beyond` have a backup the sweep made (with `marked`: one carrying the function's valid mark)."""
 
     def counts(backup: dict[str, Any]) -> bool:
         made_by_sweep = backup["freeformTags"].get("backup-trigger") == "sweep"
-        return made_by_sweep and (not marked or bool(backup["definedTags"].get(MARK_NAMESPACE, {}).get(MARK_KEY)))
+        return made_by_sweep and (not marked or carries_the_function_s_mark(backup))
 
     with emulator.state.lock:
         return sum(

@@ -19,6 +19,9 @@ def service_error(operation: str, exc: Any) -> BackupError:
     error_type: Callable[..., BackupError]
     if status == 404:
         error_type = NotFound
+    elif status == 409 and code == "NotAuthorizedOrResourceAlreadyExists":
+        # OCI's refusal of a create the principal may not make (a tag namespace it may not use among them), not a conflict.
+        return OciRejected(message, code=code, opc_request_id=request_id)
     elif status == 409 and code not in ("IncorrectState", "LockConflict"):
         error_type = BackupInProgress
     elif status == 429:

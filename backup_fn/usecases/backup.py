@@ -23,6 +23,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("backup_fn")
 
 OPT_OUT_VALUES = frozenset({"true", "yes", "1"})
+# What a backup request may carry that OCI could refuse on the caller's account; the rest of a create is ours.
+CALLERS_OWN_FIELDS = (
+    "defined_tags",
+    "kms_key_id",
+    "retention_period",
+    "is_prevent_deletion_enabled",
+    "is_retention_lock_enabled",
+    "is_indefinite_retention_enabled",
+)
+NOT_A_TAG_REFUSAL = frozenset({"QuotaExceeded", "LimitExceeded"})
 VOLUME_CACHE_ENTRIES = 256
 
 
@@ -89,9 +99,9 @@ class Backup:
                 backup=BackupAnswer.from_backup(existing, opc_request_id=conflict.opc_request_id, outcome=outcome),
             )
         except (OciRejected, NotFound) as refused:
-            if mark is None or request.defined_tags:
-                raise
-            raise mark_refused(mark, volume.id, refused) from refused
+            if mark is not None and self._refused_over_the_mark(request, volume, mark, refused, deadline):
+                raise mark_refused(mark, volume.id, refused) from refused
+            raise
         marked = self.mark(kind, created.backup, deadline)
         return JobResult(
             request.resource_id,
@@ -103,6 +113,30 @@ class Backup:
         show it, the mark is set after all (its value then the backup's own id). A failure leaves it
         unmarked, which is safe (never pruned, never copied) and is reported, not fatal."""
         return set_mark(self.core, self.settings.mark, kind, backup, deadline)
+
+    def _refused_over_the_mark(
+        self, request: BackupRequest, volume: OciVolume, mark: Mark, refused: BackupError, deadline: Deadline
+    ) -> bool:
+        """Whether OCI refusing a create that carried the mark can only be the operator's to mend: nothing
+        in it OCI could refuse came from the caller, it is no quota, and a 404 is not the volume gone
+        since it was read (it is read again to tell). With the caller's own fields in it, the caller's
+        error stands, and says the mark was in it too."""
+        callers = [name for name in CALLERS_OWN_FIELDS if getattr(request, name) is not None]
+        if callers:
+            refused.message += (
+                f" The create also carried the function's mark ({mark.namespace}.{mark.key}): if OCI refused that,"
+                " MARK_TAG_NAMESPACE and the function's IAM are the operator's to mend."
+            )
+            return False
+        if refused.code in NOT_A_TAG_REFUSAL:
+            return False
+        if isinstance(refused, NotFound):
+            self._volumes.pop((request.kind.name, volume.id), None)
+            try:
+                self.core.get_volume(request.kind, volume.id, deadline)
+            except BackupError:
+                return False
+        return True
 
     def _resolve(self, target: BackupRequest | InstanceRef, deadline: Deadline) -> BackupRequest:
         if isinstance(target, BackupRequest):
@@ -138,12 +172,13 @@ class Backup:
         return running
 
 
-def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup, deadline: Deadline) -> bool | None:
+def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup, deadline: Deadline, *, copy: bool = False) -> bool | None:
     """True once `backup` carries a valid `mark` (set here, its value the backup's own id, unless it has
-    one), False when setting it failed (logged), None without a mark configured."""
+    one), False when setting it failed (logged), None without a mark configured. A `copy` inherits its
+    source's tags: only its own id makes it ours, whatever the copy's answer shows of its source."""
     if mark is None:
         return None
-    if mark.is_on_backup(backup):
+    if mark.is_on(backup.id, backup.defined_tags) if copy else mark.is_on_backup(backup):
         return True
     tags = {namespace: dict(keys) for namespace, keys in backup.defined_tags.items()}
     tags.setdefault(mark.namespace, {}).update(mark.tags_for(backup.id)[mark.namespace])
@@ -159,8 +194,8 @@ def set_mark(core: CoreClient, mark: Mark | None, kind: Kind, backup: OciBackup,
 
 
 def mark_refused(mark: Mark, volume_id: str, refused: BackupError) -> InvalidConfiguration:
-    """A create OCI refused although nothing in it was the caller's: the volume was read a moment ago, and
-    of defined tags it carried the mark alone. The operator's to mend, and a redelivery succeeds once mended."""
+    """A create OCI refused although nothing in it was the caller's: the operator's to mend, and a
+    redelivery succeeds once mended."""
     return InvalidConfiguration(
         f"OCI refused the backup of {volume_id}: {refused.message} The create carried the function's mark:"
         f" the tag namespace MARK_TAG_NAMESPACE={mark.namespace} must exist with the key MARK_TAG_KEY={mark.key}, and the"

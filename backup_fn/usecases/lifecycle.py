@@ -184,7 +184,7 @@ class Lifecycle:
         except BackupError as failed:
             return CopyAnswer(region=region.region, outcome="failed", code=failed.code, message=failed.message), failed, None
         # The copy lives in the destination region: it is tagged there, on that region's endpoint.
-        marked = set_mark(region.core, mark, kind, made, deadline)
+        marked = set_mark(region.core, mark, kind, made, deadline, copy=True)
         answer = CopyAnswer(region=region.region, outcome="created", id=made.id, lifecycle_state=made.lifecycle_state, marked=marked)
         return answer, None, made
 

@@ -41,6 +41,7 @@ class FakeCore(CoreClient):
         self.volumes_made: dict[str, str] = {}  # retry token → the volume it restored
         self.regions: dict[str, FakeCore] = {}
         self.creates_drop_defined_tags = False  # a create that keeps none of the defined tags it was given
+        self.copies_answer_without_source = False  # a copy's answer that does not (yet) name its source backup
 
     def in_region(self, region: str, endpoint: str | None) -> FakeCore:
         """Another region's Core: its own backups (the copies sent there), the same record of calls."""
@@ -140,6 +141,10 @@ class FakeCore(CoreClient):
             }
         )
         self.in_region(region, None).backups[copied.id] = copied
+        if self.copies_answer_without_source:
+            return BackupReply(
+                copied.model_copy(update={"source_volume_backup_id": None, "source_boot_volume_backup_id": None}), "req-copy"
+            )
         return BackupReply(copied, "req-copy")
 
     def update_backup_tags(

@@ -9,7 +9,7 @@ import pytest
 
 from backup_fn.deadline import Deadline
 from backup_fn.domain import TRIGGER_ID_TAG, TRIGGER_TAG, BackupJob, InstanceRef, Trigger
-from backup_fn.errors import BackupInProgress, CompartmentNotAllowed, NotFound, ServiceUnavailable
+from backup_fn.errors import BackupInProgress, CompartmentNotAllowed, InvalidConfiguration, NotFound, OciRejected, ServiceUnavailable
 from backup_fn.models import KINDS, BackupRequest, OciBackup, OciVolume
 from backup_fn.settings import load_settings
 from backup_fn.usecases.backup import Backup
@@ -292,3 +292,50 @@ def test_without_a_mark_configured_nothing_is_tagged_after_the_create():
     assert result.backup is not None and result.backup.marked is None
     assert "definedTags" not in core.called("create_backup")[0].details["body"]
     assert core.called("update_backup_tags") == []
+
+
+KEY = "ocid1.key.oc1.iad.aaaaaaaaappdatakey00000000000000000000000000000000000000001"
+
+
+@pytest.mark.parametrize("code", ["InvalidParameter", "NotAuthorizedOrResourceAlreadyExists", "RelatedResourceNotAuthorizedOrNotFound"])
+def test_a_marked_create_refused_with_nothing_of_the_caller_s_in_it_is_the_operator_s_to_mend(code):
+    backup, core = use_case(**MARKED)
+    core.fail("create_backup", OciRejected("CreateVolumeBackup failed: 400", code=code))
+    with pytest.raises(InvalidConfiguration) as refused:
+        run(backup, trigger_for(request()))
+    assert "MARK_TAG_NAMESPACE=volume-backup-test" in refused.value.message and refused.value.transient
+
+
+def test_a_404_on_a_marked_create_is_the_mark_s_only_while_the_volume_is_still_there():
+    backup, core = use_case(**MARKED)
+    core.fail("create_backup", NotFound("CreateVolumeBackup failed: 404"))
+    with pytest.raises(InvalidConfiguration):
+        run(backup, trigger_for(request()))
+    del core.volumes[APPDATA.id]  # deleted since it was read (and cached)
+    core.fail("create_backup", NotFound("CreateVolumeBackup failed: 404"))
+    with pytest.raises(NotFound):
+        run(backup, trigger_for(request(), "client-token-2"))
+    assert len(core.called("get_volume")) == 3  # read, read again to tell the first 404, and again for the second
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"kmsKeyId": KEY}, "RelatedResourceNotAuthorizedOrNotFound"),
+        ({"definedTags": {"Operations": {"CostCenter": "42"}}}, "InvalidParameter"),
+    ],
+)
+def test_a_refused_create_carrying_the_caller_s_own_fields_stays_the_caller_s_error_and_names_the_mark_too(fields, code):
+    backup, core = use_case(**MARKED)
+    core.fail("create_backup", OciRejected("CreateVolumeBackup failed: 400.", code=code))
+    with pytest.raises(OciRejected) as refused:
+        run(backup, trigger_for(request(**fields)))
+    assert refused.value.code == code and "volume-backup-test.resource" in refused.value.message
+
+
+def test_a_quota_is_never_blamed_on_the_mark():
+    backup, core = use_case(**MARKED)
+    core.fail("create_backup", OciRejected("CreateVolumeBackup failed: 400 QuotaExceeded", code="QuotaExceeded"))
+    with pytest.raises(OciRejected) as refused:
+        run(backup, trigger_for(request()))
+    assert refused.value.code == "QuotaExceeded" and "MARK_TAG" not in refused.value.message

@@ -54,6 +54,7 @@ def test_a_create_is_signed_and_answered(core, emulator):
     [
         (404, "NotAuthorizedOrNotFound", NotFound, False),
         (409, "Conflict", BackupInProgress, False),
+        (409, "NotAuthorizedOrResourceAlreadyExists", OciRejected, False),
         (400, "InvalidParameter", OciRejected, False),
         (412, "NoEtagMatch", OciRejected, False),
     ],

@@ -131,6 +131,22 @@ def test_copies_go_to_each_region_once_per_backup_with_that_region_s_key_and_are
         assert copy.id and MARK.is_on(copy.id, region.backups[copy.id].defined_tags)
 
 
+def test_a_copy_of_a_backup_marked_in_its_create_is_marked_with_its_own_id_whatever_its_answer_shows():
+    """The copy inherits `backup-of:<volume>`, which counts on no copy: should the copy's answer not yet
+    name its source, it must still be marked, or it would never be the function's in its region."""
+    marked_at_create = FINISHED.model_copy(update={"defined_tags": MARK.tags_at_create(VOLUME)})
+    core = FakeCore(backups=(marked_at_create,))
+    core.copies_answer_without_source = True
+    result, core = run(marked_at_create, core=core, COPY_TO_REGIONS="us-phoenix-1")
+    assert result.lifecycle is not None
+    (copy,) = result.lifecycle.copies or []
+    assert (copy.outcome, copy.marked) == ("created", True)
+    (marked,) = core.called("update_backup_tags")
+    assert marked.resource_id == copy.id and marked.details["defined_tags"] == MARK.tags_for(str(copy.id))
+    stored = core.regions["us-phoenix-1"].backups[str(copy.id)]
+    assert MARK.is_on_backup(stored)
+
+
 def test_a_failed_copy_is_reported_and_the_rest_still_happens():
     core = FakeCore(backups=(FINISHED, *HISTORY))
     throttled = Throttled("CopyVolumeBackup failed: 429 TooManyRequests", opc_request_id="req-429")
